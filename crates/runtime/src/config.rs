@@ -1,0 +1,301 @@
+//! Configuration from the environment, in one typed struct per process.
+//!
+//! Every variable has a default that works on a laptop. A process reads only the variables it
+//! uses; a bad value stops start-up with `invalid configuration: CHANCERY_LISTEN: …` and exit
+//! code 64 (`EX_USAGE`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// `host:port` the gRPC server listens on.
+pub const LISTEN: &str = "CHANCERY_LISTEN";
+/// `sqlite://PATH` (created if missing), `sqlite::memory:`, or `postgres://…`.
+pub const DATABASE_URL: &str = "CHANCERY_DATABASE_URL";
+/// `pretty` (default) or `json`.
+pub const LOG_FORMAT: &str = "CHANCERY_LOG_FORMAT";
+/// Longest a graceful shutdown waits for in-flight requests, such as `20s`.
+pub const DRAIN_TIMEOUT: &str = "CHANCERY_DRAIN_TIMEOUT";
+/// How long the server keeps serving, reporting NOT_SERVING, before it stops accepting
+/// connections on shutdown; lets load balancers notice first. Such as `5s`; default `0s`.
+pub const SHUTDOWN_DELAY: &str = "CHANCERY_SHUTDOWN_DELAY";
+/// Longest any one request may run, whatever deadline the client sent, such as `30s`.
+pub const REQUEST_TIMEOUT: &str = "CHANCERY_REQUEST_TIMEOUT";
+/// Requests served at once; beyond it new requests fail fast with RESOURCE_EXHAUSTED.
+pub const MAX_CONCURRENT_REQUESTS: &str = "CHANCERY_MAX_CONCURRENT_REQUESTS";
+
+/// Exit code for a bad configuration (`EX_USAGE` of sysexits.h).
+pub const EXIT_CONFIG: i32 = 64;
+
+/// A variable with a bad value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {variable}: {problem}")]
+pub struct ConfigError {
+    /// The variable's name.
+    pub variable: &'static str,
+    /// What is wrong with its value.
+    pub problem: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines, for terminals.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Settings of the gRPC server every service runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Longest the drain on shutdown may take.
+    pub drain_timeout: Duration,
+    /// How long NOT_SERVING is reported before the listener closes.
+    pub shutdown_delay: Duration,
+    /// Longest one request may run.
+    pub request_timeout: Duration,
+    /// Requests admitted at once.
+    pub max_concurrent_requests: usize,
+}
+
+impl ServerConfig {
+    /// Defaults for a server on `listen`.
+    pub fn new(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            drain_timeout: Duration::from_secs(20),
+            shutdown_delay: Duration::ZERO,
+            request_timeout: Duration::from_secs(30),
+            max_concurrent_requests: 512,
+        }
+    }
+}
+
+/// What one data service needs: its server, its database and its log format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceConfig {
+    /// The gRPC server.
+    pub server: ServerConfig,
+    /// Where the service keeps its data.
+    pub database_url: String,
+    /// How log lines are written.
+    pub log_format: LogFormat,
+}
+
+/// A service's defaults: its port and its SQLite file under `./data`.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceDefaults {
+    /// Default port, such as 50052 for actors.
+    pub port: u16,
+    /// Default database URL, such as `sqlite://data/actors.db`.
+    pub database_url: &'static str,
+}
+
+/// Reads variables through a lookup function, so tests need not touch the process environment.
+pub struct Env<F: Fn(&str) -> Option<String>> {
+    lookup: F,
+}
+
+impl Env<fn(&str) -> Option<String>> {
+    /// The process environment. A variable that is set but empty counts as unset.
+    pub fn process() -> Self {
+        Env {
+            lookup: |name| std::env::var(name).ok().filter(|v| !v.is_empty()),
+        }
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    /// An environment backed by `lookup`.
+    pub fn from_lookup(lookup: F) -> Self {
+        Env { lookup }
+    }
+
+    /// The raw value of a variable, if set.
+    pub fn raw(&self, variable: &str) -> Option<String> {
+        (self.lookup)(variable)
+    }
+
+    /// Parses a variable with `parse`, or returns `default` when it is unset.
+    pub fn parse_or<T>(
+        &self,
+        variable: &'static str,
+        default: T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        match self.raw(variable) {
+            None => Ok(default),
+            Some(value) => parse(value.trim()).map_err(|problem| ConfigError { variable, problem }),
+        }
+    }
+
+    /// Reads the server settings, listening on `default_port` of 127.0.0.1 unless told otherwise.
+    pub fn server(&self, default_port: u16) -> Result<ServerConfig, ConfigError> {
+        let defaults = ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], default_port)));
+        Ok(ServerConfig {
+            listen: self.parse_or(LISTEN, defaults.listen, parse_socket_addr)?,
+            drain_timeout: self.parse_or(DRAIN_TIMEOUT, defaults.drain_timeout, parse_duration)?,
+            shutdown_delay: self.parse_or(
+                SHUTDOWN_DELAY,
+                defaults.shutdown_delay,
+                parse_duration,
+            )?,
+            request_timeout: self.parse_or(REQUEST_TIMEOUT, defaults.request_timeout, |v| {
+                parse_duration(v).and_then(|d| {
+                    if d.is_zero() {
+                        Err("must be more than zero".into())
+                    } else {
+                        Ok(d)
+                    }
+                })
+            })?,
+            max_concurrent_requests: self.parse_or(
+                MAX_CONCURRENT_REQUESTS,
+                defaults.max_concurrent_requests,
+                |v| match v.parse::<usize>() {
+                    Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+                    _ => Err(format!(
+                        "must be a whole number from 1 to 1000000 (got {v:?})"
+                    )),
+                },
+            )?,
+        })
+    }
+
+    /// Reads the log format.
+    pub fn log_format(&self) -> Result<LogFormat, ConfigError> {
+        self.parse_or(LOG_FORMAT, LogFormat::Pretty, |v| match v {
+            "pretty" => Ok(LogFormat::Pretty),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("must be `pretty` or `json` (got {other:?})")),
+        })
+    }
+
+    /// Reads everything a data service needs.
+    pub fn service(&self, defaults: ServiceDefaults) -> Result<ServiceConfig, ConfigError> {
+        Ok(ServiceConfig {
+            server: self.server(defaults.port)?,
+            database_url: self.parse_or(
+                DATABASE_URL,
+                defaults.database_url.to_owned(),
+                parse_database_url,
+            )?,
+            log_format: self.log_format()?,
+        })
+    }
+}
+
+/// Parses `host:port` (IP literals only; names need DNS the config step should not depend on).
+pub fn parse_socket_addr(value: &str) -> Result<SocketAddr, String> {
+    value.parse().map_err(|_| {
+        format!("must be host:port with an IP address, such as 0.0.0.0:50052 (got {value:?})")
+    })
+}
+
+/// Parses a duration written `250ms`, `20s`, `2m`, or a bare number of seconds.
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    let problem = || format!("must be a duration such as `500ms`, `20s` or `2m` (got {value:?})");
+    let (digits, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
+        Some(index) => value.split_at(index),
+        None => (value, "s"),
+    };
+    let amount: u64 = digits.parse().map_err(|_| problem())?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(amount),
+        "s" => Duration::from_secs(amount),
+        "m" => Duration::from_secs(amount.checked_mul(60).ok_or_else(problem)?),
+        _ => return Err(problem()),
+    };
+    if duration > Duration::from_secs(24 * 3600) {
+        return Err(format!("must be at most 24h (got {value:?})"));
+    }
+    Ok(duration)
+}
+
+/// Checks a database URL's scheme: `sqlite:` or `postgres://` / `postgresql://`.
+pub fn parse_database_url(value: &str) -> Result<String, String> {
+    if value.starts_with("sqlite:")
+        || value.starts_with("postgres://")
+        || value.starts_with("postgresql://")
+    {
+        Ok(value.to_owned())
+    } else {
+        Err("must start with `sqlite:` or `postgres://`".to_owned())
+    }
+}
+
+/// Prints a configuration error and exits with [`EXIT_CONFIG`]; for `main` functions.
+pub fn exit_with(error: ConfigError) -> ! {
+    eprintln!("{error}");
+    std::process::exit(EXIT_CONFIG)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const ACTORS: ServiceDefaults = ServiceDefaults {
+        port: 50052,
+        database_url: "sqlite://data/actors.db",
+    };
+
+    fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Env::from_lookup(move |name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_work_on_a_laptop() {
+        let config = env(&[]).service(ACTORS).unwrap();
+        assert_eq!(config.server.listen, "127.0.0.1:50052".parse().unwrap());
+        assert_eq!(config.database_url, "sqlite://data/actors.db");
+        assert_eq!(config.log_format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn values_are_read() {
+        let config = env(&[
+            (LISTEN, "0.0.0.0:6000"),
+            (DATABASE_URL, "postgres://db/chancery"),
+            (LOG_FORMAT, "json"),
+            (DRAIN_TIMEOUT, "1500ms"),
+            (SHUTDOWN_DELAY, "5"),
+            (REQUEST_TIMEOUT, "2m"),
+            (MAX_CONCURRENT_REQUESTS, "8"),
+        ])
+        .service(ACTORS)
+        .unwrap();
+        assert_eq!(config.server.listen.port(), 6000);
+        assert_eq!(config.server.drain_timeout, Duration::from_millis(1500));
+        assert_eq!(config.server.shutdown_delay, Duration::from_secs(5));
+        assert_eq!(config.server.request_timeout, Duration::from_secs(120));
+        assert_eq!(config.server.max_concurrent_requests, 8);
+        assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (variable, value) in [
+            (LISTEN, "localhost"),
+            (DATABASE_URL, "mysql://x"),
+            (LOG_FORMAT, "xml"),
+            (DRAIN_TIMEOUT, "soon"),
+            (REQUEST_TIMEOUT, "0s"),
+            (MAX_CONCURRENT_REQUESTS, "0"),
+        ] {
+            let error = env(&[(variable, value)]).service(ACTORS).unwrap_err();
+            assert_eq!(error.variable, variable);
+            assert!(
+                error
+                    .to_string()
+                    .starts_with(&format!("invalid configuration: {variable}: "))
+            );
+        }
+    }
+}

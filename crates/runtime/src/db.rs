@@ -1,0 +1,234 @@
+//! The database every service keeps its own data in: SQLite (embedded default) or PostgreSQL,
+//! behind one `sqlx::AnyPool`. Stores write portable SQL with `$1`-style parameters, which both
+//! backends accept; only the migrations differ per backend.
+//!
+//! SQLite runs in WAL mode with `synchronous=FULL` (an acknowledged write survives power loss),
+//! foreign keys on, and a busy timeout so concurrent writers wait instead of failing.
+
+use std::path::Path;
+use std::sync::Once;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file or in-memory database.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// A service's migrations, one set per backend (embedded with `sqlx::migrate!`).
+pub struct Migrations {
+    /// Applied on SQLite.
+    pub sqlite: &'static Migrator,
+    /// Applied on PostgreSQL.
+    pub postgres: &'static Migrator,
+}
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database refused or could not be reached.
+    #[error("cannot open database {url}: {source}")]
+    Connect {
+        /// The URL, with any password removed.
+        url: String,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+    /// A migration failed.
+    #[error("cannot migrate database {url}: {source}")]
+    Migrate {
+        /// The URL, with any password removed.
+        url: String,
+        /// The migrator's error.
+        source: sqlx::migrate::MigrateError,
+    },
+    /// The directory of a SQLite file could not be created.
+    #[error("cannot create directory {path}: {source}")]
+    Directory {
+        /// The directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// A connection pool and the backend it talks to.
+#[derive(Debug, Clone)]
+pub struct Database {
+    /// The pool; stores run their queries on it.
+    pub pool: AnyPool,
+    /// The backend behind the pool.
+    pub backend: Backend,
+}
+
+/// Removes the password from a URL for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***{}", &url[..scheme_end], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Opens the database at `url` and applies the service's migrations. A `sqlite://PATH` file and
+/// its directory are created when missing; `sqlite::memory:` gives a private in-memory database.
+pub async fn connect(url: &str, migrations: &Migrations) -> Result<Database, DbError> {
+    static DRIVERS: Once = Once::new();
+    DRIVERS.call_once(sqlx::any::install_default_drivers);
+
+    let redacted = redact(url);
+    let connect_error = |source| DbError::Connect {
+        url: redacted.clone(),
+        source,
+    };
+    let (database, migrator) = if url.starts_with("sqlite:") {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let url = if in_memory {
+            url.to_owned()
+        } else {
+            prepare_sqlite_file(url)?
+        };
+        // One connection for an in-memory database: each connection would otherwise get its own.
+        let options = AnyPoolOptions::new()
+            .max_connections(if in_memory { 1 } else { 8 })
+            .min_connections(if in_memory { 1 } else { 0 })
+            .idle_timeout(if in_memory {
+                None
+            } else {
+                Some(Duration::from_secs(600))
+            })
+            .max_lifetime(if in_memory {
+                None
+            } else {
+                Some(Duration::from_secs(1800))
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|connection, _meta| {
+                Box::pin(async move {
+                    connection
+                        .execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    Ok(())
+                })
+            });
+        let pool = options.connect(&url).await.map_err(connect_error)?;
+        (
+            Database {
+                pool,
+                backend: Backend::Sqlite,
+            },
+            migrations.sqlite,
+        )
+    } else {
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(connect_error)?;
+        (
+            Database {
+                pool,
+                backend: Backend::Postgres,
+            },
+            migrations.postgres,
+        )
+    };
+    migrator
+        .run(&database.pool)
+        .await
+        .map_err(|source| DbError::Migrate {
+            url: redacted.clone(),
+            source,
+        })?;
+    Ok(database)
+}
+
+/// Creates the directory of a SQLite file and asks SQLite to create the file when missing.
+fn prepare_sqlite_file(url: &str) -> Result<String, DbError> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if let Some(parent) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|source| DbError::Directory {
+            path: parent.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    })
+}
+
+/// Whether an error means the database itself is out of reach (pool exhausted, connection lost),
+/// which callers report as UNAVAILABLE rather than INTERNAL.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::WorkerCrashed
+    ) || matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("5") || db.code().as_deref() == Some("57P01"))
+}
+
+/// Whether an error is a unique-constraint violation.
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_logs() {
+        assert_eq!(
+            redact("postgres://chancery:s3cret@db:5432/x"),
+            "postgres://chancery:***@db:5432/x"
+        );
+        assert_eq!(redact("postgres://db/x"), "postgres://db/x");
+        assert_eq!(redact("sqlite://data/actors.db"), "sqlite://data/actors.db");
+    }
+
+    #[test]
+    fn sqlite_files_are_created_when_missing() {
+        assert_eq!(
+            prepare_sqlite_file("sqlite://x.db").unwrap(),
+            "sqlite://x.db?mode=rwc"
+        );
+        assert_eq!(
+            prepare_sqlite_file("sqlite://x.db?cache=private").unwrap(),
+            "sqlite://x.db?cache=private&mode=rwc"
+        );
+        assert_eq!(
+            prepare_sqlite_file("sqlite://x.db?mode=ro").unwrap(),
+            "sqlite://x.db?mode=ro"
+        );
+    }
+}

@@ -1,0 +1,200 @@
+//! Rich gRPC errors: the canonical code, a message a person can act on, a `google.rpc.ErrorInfo`
+//! with a machine-readable reason, and for bad requests one `google.rpc.BadRequest` field
+//! violation per problem. Each service has its own error enum; its single `From<Error> for
+//! Status` builds the status with these functions, so every service answers alike.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+
+/// `ErrorInfo.domain` of every Chancery error.
+pub const ERROR_DOMAIN: &str = "chancery";
+
+/// One problem with one field of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Path of the field, as in `actor.names[2].text`.
+    pub field: String,
+    /// What is wrong and what would be right.
+    pub description: String,
+}
+
+/// The problems found while validating a request; empty when the request is valid.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Violations(Vec<Violation>);
+
+impl Violations {
+    /// Records a problem with `field`.
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(Violation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    /// True when no problem was found.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The problems, in the order found.
+    pub fn iter(&self) -> impl Iterator<Item = &Violation> {
+        self.0.iter()
+    }
+
+    /// `Ok(())` when there is no problem, else the violations themselves as the error.
+    pub fn into_result(self) -> Result<(), Violations> {
+        if self.is_empty() { Ok(()) } else { Err(self) }
+    }
+
+    /// Moves the problems of `other` into this set.
+    pub fn extend(&mut self, other: Violations) {
+        self.0.extend(other.0);
+    }
+}
+
+impl std::fmt::Display for Violations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, violation) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}: {}", violation.field, violation.description)?;
+        }
+        Ok(())
+    }
+}
+
+fn with_info(code: Code, message: String, reason: &str, mut details: ErrorDetails) -> Status {
+    details.set_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new());
+    Status::with_error_details(code, message, details)
+}
+
+fn with_info_metadata(
+    code: Code,
+    message: String,
+    reason: &str,
+    metadata: &[(&str, &str)],
+) -> Status {
+    let mut details = ErrorDetails::new();
+    let metadata: std::collections::HashMap<String, String> = metadata
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    details.set_error_info(reason, ERROR_DOMAIN, metadata);
+    Status::with_error_details(code, message, details)
+}
+
+/// INVALID_ARGUMENT with one `BadRequest` field violation per problem (reason `INVALID_REQUEST`).
+pub fn invalid_argument(violations: &Violations) -> Status {
+    let field_violations: Vec<FieldViolation> = violations
+        .iter()
+        .map(|v| FieldViolation::new(v.field.clone(), v.description.clone()))
+        .collect();
+    let message = format!("invalid request: {violations}");
+    with_info(
+        Code::InvalidArgument,
+        message,
+        "INVALID_REQUEST",
+        ErrorDetails::with_bad_request(field_violations),
+    )
+}
+
+/// NOT_FOUND for a resource name (reason `RESOURCE_NOT_FOUND`, metadata `resource`).
+pub fn not_found(resource_name: &str) -> Status {
+    with_info_metadata(
+        Code::NotFound,
+        format!("{resource_name} does not exist"),
+        "RESOURCE_NOT_FOUND",
+        &[("resource", resource_name)],
+    )
+}
+
+/// ALREADY_EXISTS for a resource name (reason `RESOURCE_ALREADY_EXISTS`).
+pub fn already_exists(resource_name: &str, detail: &str) -> Status {
+    with_info_metadata(
+        Code::AlreadyExists,
+        format!("{resource_name} already exists{detail}"),
+        "RESOURCE_ALREADY_EXISTS",
+        &[("resource", resource_name)],
+    )
+}
+
+/// ABORTED because the caller's etag is stale (reason `ETAG_MISMATCH`).
+pub fn etag_mismatch(resource_name: &str) -> Status {
+    with_info_metadata(
+        Code::Aborted,
+        format!(
+            "{resource_name} was changed since the etag you sent was read; read it again and retry"
+        ),
+        "ETAG_MISMATCH",
+        &[("resource", resource_name)],
+    )
+}
+
+/// FAILED_PRECONDITION with a reason code and a message saying what must change first.
+pub fn failed_precondition(reason: &str, message: String) -> Status {
+    with_info(
+        Code::FailedPrecondition,
+        message,
+        reason,
+        ErrorDetails::new(),
+    )
+}
+
+/// UNAVAILABLE: a dependency (database, another service) cannot be reached; safe to retry.
+pub fn unavailable(what: &str) -> Status {
+    with_info_metadata(
+        Code::Unavailable,
+        format!("{what} is unavailable; retry later"),
+        "DEPENDENCY_UNAVAILABLE",
+        &[("dependency", what)],
+    )
+}
+
+/// INTERNAL without any detail of the cause, which the caller has already logged.
+pub fn internal() -> Status {
+    with_info(
+        Code::Internal,
+        "internal error; the server logged the cause".to_owned(),
+        "INTERNAL",
+        ErrorDetails::new(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_carries_every_violation_and_error_info() {
+        let mut violations = Violations::default();
+        violations.add("actor.kind", "is required");
+        violations.add("actor.display_name", "is required");
+        let status = invalid_argument(&violations);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().contains("actor.kind: is required"));
+        let details = status.get_error_details();
+        let fields: Vec<_> = details
+            .bad_request()
+            .expect("bad request")
+            .field_violations
+            .iter()
+            .map(|v| v.field.clone())
+            .collect();
+        assert_eq!(fields, ["actor.kind", "actor.display_name"]);
+        let info = details.error_info().expect("error info");
+        assert_eq!(
+            (info.reason.as_str(), info.domain.as_str()),
+            ("INVALID_REQUEST", ERROR_DOMAIN)
+        );
+    }
+
+    #[test]
+    fn not_found_names_the_resource() {
+        let status = not_found("actors/nobody");
+        assert_eq!(status.code(), Code::NotFound);
+        let details = status.get_error_details();
+        let info = details.error_info().expect("error info");
+        assert_eq!(info.metadata.get("resource").unwrap(), "actors/nobody");
+    }
+}

@@ -1,0 +1,32 @@
+//! What every Chancery service shares, written once: typed configuration from the environment,
+//! tracing, the gRPC server with health, reflection, admission control and graceful shutdown,
+//! the database connection with embedded migrations, error helpers that map to rich
+//! `tonic::Status`es, validated page tokens, resource names, fuzzy dates and search folding.
+//!
+//! # Layout
+//!
+//! - [`config`]: one typed struct read from `CHANCERY_*` variables; bad values name the variable.
+//! - [`telemetry`]: `RUST_LOG` filtering and `CHANCERY_LOG_FORMAT` (pretty or JSON).
+//! - [`server`]: [`server::serve`] runs a service's routes with health, reflection v1 and v1alpha,
+//!   the admission layer and a bounded drain on shutdown.
+//! - [`layers`]: the tower layer that sheds load and enforces deadlines.
+//! - [`shutdown`]: SIGTERM / SIGINT as a future.
+//! - [`db`]: SQLite or PostgreSQL through one `AnyPool`, migrations run at start-up.
+//! - [`errors`]: field violations and the canonical-code constructors every service maps to.
+//! - [`page_token`]: opaque, integrity-checked keyset cursors bound to the query that made them.
+//! - [`names`]: resource names, id syntax, generated ids, request ids.
+//! - [`fuzzy_date`]: EDTF parsing into precision and bounds.
+//! - [`text`]: case- and accent-folding for name search, and text field checks.
+
+pub mod config;
+pub mod db;
+pub mod errors;
+pub mod fuzzy_date;
+pub mod layers;
+pub mod names;
+pub mod page_token;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+pub mod text;
+pub mod time;
