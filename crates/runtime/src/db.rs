@@ -68,6 +68,121 @@ pub struct Database {
     pub backend: Backend,
 }
 
+impl Database {
+    /// Starts a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a read-then-write transaction waits for other writers instead of
+    /// failing when it upgrades; on PostgreSQL it is a plain `BEGIN`.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+}
+
+/// A value bound to a dynamically built query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    /// An integer.
+    Int(i64),
+    /// A text.
+    Text(String),
+}
+
+impl From<i64> for Arg {
+    fn from(value: i64) -> Self {
+        Arg::Int(value)
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(value: &str) -> Self {
+        Arg::Text(value.to_owned())
+    }
+}
+
+impl From<String> for Arg {
+    fn from(value: String) -> Self {
+        Arg::Text(value)
+    }
+}
+
+/// A query assembled from optional parts (the filters a request sets), with numbered `$n`
+/// parameters so it runs on both backends.
+#[derive(Debug, Clone, Default)]
+pub struct QueryBuilder {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl QueryBuilder {
+    /// Starts a query with `sql`.
+    pub fn new(sql: &str) -> Self {
+        Self {
+            sql: sql.to_owned(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Appends SQL text.
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Adds a parameter and returns its placeholder (`$n`) to splice into the SQL.
+    pub fn arg(&mut self, value: impl Into<Arg>) -> String {
+        self.args.push(value.into());
+        format!("${}", self.args.len())
+    }
+
+    /// Adds parameters for an `IN (…)` list and returns the placeholders, comma-separated.
+    pub fn args<T: Into<Arg>>(&mut self, values: impl IntoIterator<Item = T>) -> String {
+        values
+            .into_iter()
+            .map(|v| self.arg(v))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The SQL so far.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The query, ready to run.
+    pub fn build(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+        let mut query = sqlx::query(&self.sql);
+        for arg in &self.args {
+            query = match arg {
+                Arg::Int(value) => query.bind(*value),
+                Arg::Text(value) => query.bind(value.as_str()),
+            };
+        }
+        query
+    }
+}
+
+/// `$first, $first+1, …` for `count` parameters, to build `IN (…)` lists.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
 /// Removes the password from a URL for logs and errors.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -205,6 +320,21 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sql_helpers() {
+        assert_eq!(placeholders(3, 3), "$3, $4, $5");
+        let mut query = QueryBuilder::new("SELECT 1 FROM t WHERE a = ");
+        let a = query.arg(5);
+        query.push(&a).push(" AND b IN (");
+        let list = query.args(["x", "y"]);
+        query.push(&list).push(")");
+        assert_eq!(
+            query.sql(),
+            "SELECT 1 FROM t WHERE a = $1 AND b IN ($2, $3)"
+        );
+        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
+    }
 
     #[test]
     fn passwords_never_reach_logs() {

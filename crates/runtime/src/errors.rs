@@ -109,6 +109,28 @@ pub fn not_found(resource_name: &str) -> Status {
     )
 }
 
+/// NOT_FOUND for several resources of one batch: the message lists them, `ErrorInfo.metadata`
+/// has them comma-separated under `resources`, and a `BadRequest` names the request field of each.
+pub fn not_found_many(resource_names: &[String], violations: &Violations) -> Status {
+    let joined = resource_names.join(", ");
+    let mut details = ErrorDetails::with_bad_request(
+        violations
+            .iter()
+            .map(|v| FieldViolation::new(v.field.clone(), v.description.clone()))
+            .collect::<Vec<_>>(),
+    );
+    let metadata: std::collections::HashMap<String, String> =
+        [("resources".to_owned(), joined.clone())]
+            .into_iter()
+            .collect();
+    details.set_error_info("RESOURCE_NOT_FOUND", ERROR_DOMAIN, metadata);
+    Status::with_error_details(
+        Code::NotFound,
+        format!("these do not exist: {joined}"),
+        details,
+    )
+}
+
 /// ALREADY_EXISTS for a resource name (reason `RESOURCE_ALREADY_EXISTS`).
 pub fn already_exists(resource_name: &str, detail: &str) -> Status {
     with_info_metadata(

@@ -12,6 +12,7 @@
 //! - [`layers`]: the tower layer that sheds load and enforces deadlines.
 //! - [`shutdown`]: SIGTERM / SIGINT as a future.
 //! - [`db`]: SQLite or PostgreSQL through one `AnyPool`, migrations run at start-up.
+//! - [`idempotency`]: request ids that make creates safe to retry.
 //! - [`errors`]: field violations and the canonical-code constructors every service maps to.
 //! - [`page_token`]: opaque, integrity-checked keyset cursors bound to the query that made them.
 //! - [`names`]: resource names, id syntax, generated ids, request ids.
@@ -22,6 +23,7 @@ pub mod config;
 pub mod db;
 pub mod errors;
 pub mod fuzzy_date;
+pub mod idempotency;
 pub mod layers;
 pub mod names;
 pub mod page_token;

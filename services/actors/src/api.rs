@@ -1,0 +1,586 @@
+//! The `chancery.actors.v1.ActorService` handlers: decode → validate → store → encode. Each
+//! handler validates the whole request before touching the store, so a rejected request writes
+//! nothing, and reports every problem at once.
+
+use std::collections::HashSet;
+
+use chancery_proto::actors::v1::actor_service_server::ActorService;
+use chancery_proto::actors::v1::{
+    Actor, ActorKind, BatchGetActorsRequest, BatchGetActorsResponse, CreateActorRequest,
+    CreatePostRequest, CreateTenureRequest, DeleteActorRequest, GetActorRequest, GetPostRequest,
+    GetTenureRequest, HeldOffice, ListActorsRequest, ListActorsResponse, ListPostsRequest,
+    ListPostsResponse, ListTenuresRequest, ListTenuresResponse, OfficeAnswer, Post, PostClass,
+    ResolveOfficesRequest, ResolveOfficesResponse, Tenure,
+};
+use chancery_runtime::errors::Violations;
+use chancery_runtime::page_token::{self, QueryFingerprint};
+use chancery_runtime::{fuzzy_date, idempotency, names, text};
+use tonic::{Request, Response, Status};
+
+use crate::domain::{self, MAX_BATCH};
+use crate::error::{Error, Result};
+use crate::store::{ActorFilter, PostFilter, RequestKey, Store};
+
+/// The actors service, serving one store.
+#[derive(Debug, Clone)]
+pub struct ActorApi {
+    store: Store,
+}
+
+impl ActorApi {
+    /// The service on `store`.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+fn request_key(
+    method: &'static str,
+    request_id: &str,
+    request: &impl prost::Message,
+) -> Option<RequestKey> {
+    (!request_id.is_empty()).then(|| RequestKey {
+        method,
+        request_id: request_id.to_owned(),
+        fingerprint: idempotency::fingerprint(request),
+    })
+}
+
+/// A page of `items` fetched with one extra row: the extra one proves there is a next page.
+fn page<T>(
+    mut items: Vec<T>,
+    size: usize,
+    cursor: impl Fn(&T) -> Vec<String>,
+    query: &QueryFingerprint,
+) -> (Vec<T>, String) {
+    if items.len() > size {
+        items.truncate(size);
+        let last = cursor(items.last().expect("a page of at least one item"));
+        let parts: Vec<&str> = last.iter().map(String::as_str).collect();
+        (items, page_token::encode(query, &parts))
+    } else {
+        (items, String::new())
+    }
+}
+
+fn id_of(name: &str) -> String {
+    name.rsplit('/').next().unwrap_or_default().to_owned()
+}
+
+fn check_kind_filter<E: TryFrom<i32>>(violations: &mut Violations, field: &str, value: i32) {
+    if E::try_from(value).is_err() {
+        violations.add(field, format!("unknown value {value}"));
+    }
+}
+
+fn check_country_filter(violations: &mut Violations, field: &str, value: &str) {
+    if !value.is_empty() {
+        text::check_country_alpha3(violations, field, value);
+    }
+}
+
+#[tonic::async_trait]
+impl ActorService for ActorApi {
+    #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
+    async fn get_actor(
+        &self,
+        request: Request<GetActorRequest>,
+    ) -> Result<Response<Actor>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let id = names::check(&mut violations, "name", &request.name, "actors");
+        violations.into_result().map_err(Error::from)?;
+        let actor = self.store.get_actor(id.unwrap_or_default()).await?;
+        Ok(Response::new(actor.ok_or(Error::NotFound(request.name))?))
+    }
+
+    #[tracing::instrument(skip_all, fields(count = request.get_ref().names.len()))]
+    async fn batch_get_actors(
+        &self,
+        request: Request<BatchGetActorsRequest>,
+    ) -> Result<Response<BatchGetActorsResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        if request.names.len() > MAX_BATCH {
+            violations.add(
+                "names",
+                format!(
+                    "must have at most {MAX_BATCH} entries (got {})",
+                    request.names.len()
+                ),
+            );
+        }
+        let ids: Vec<&str> = request
+            .names
+            .iter()
+            .enumerate()
+            .take(MAX_BATCH)
+            .filter_map(|(i, name)| {
+                names::check(&mut violations, &format!("names[{i}]"), name, "actors")
+            })
+            .collect();
+        violations.into_result().map_err(Error::from)?;
+        let found = self.store.get_actors(&ids).await?;
+        let mut response = BatchGetActorsResponse::default();
+        for (name, id) in request.names.iter().zip(&ids) {
+            match found.get(*id) {
+                Some(actor) => response.actors.push(actor.clone()),
+                None => response.missing_names.push(name.clone()),
+            }
+        }
+        if !request.allow_missing && !response.missing_names.is_empty() {
+            let mut violations = Violations::default();
+            for (i, name) in request.names.iter().enumerate() {
+                if response.missing_names.contains(name) {
+                    violations.add(format!("names[{i}]"), format!("{name} does not exist"));
+                }
+            }
+            return Err(chancery_runtime::errors::not_found_many(
+                &response.missing_names,
+                &violations,
+            ));
+        }
+        Ok(Response::new(response))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_actors(
+        &self,
+        request: Request<ListActorsRequest>,
+    ) -> Result<Response<ListActorsResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        check_kind_filter::<ActorKind>(&mut violations, "kind", request.kind);
+        check_country_filter(&mut violations, "country", &request.country);
+        let parent_id = names::check_optional(&mut violations, "parent", &request.parent, "actors")
+            .unwrap_or_default();
+        text::check_optional(
+            &mut violations,
+            "name_contains",
+            &request.name_contains,
+            domain::MAX_NAME_CHARS,
+        );
+        if request.name_contains.contains('\n') {
+            violations.add("name_contains", "must be on one line");
+        }
+        let filter = ActorFilter {
+            kind: request.kind,
+            country: request.country.clone(),
+            parent_id: parent_id.to_owned(),
+            name_folded: text::fold(request.name_contains.trim()),
+        };
+        let query = QueryFingerprint::new("ListActors")
+            .with("kind", filter.kind)
+            .with("country", &filter.country)
+            .with("parent", &filter.parent_id)
+            .with("name_contains", &filter.name_folded);
+        let (size, cursor) = page_token::read_page_request(
+            &mut violations,
+            request.page_size,
+            &request.page_token,
+            &query,
+        );
+        violations.into_result().map_err(Error::from)?;
+        let after = cursor.as_ref().and_then(|c| c.first()).map(String::as_str);
+        let actors = self.store.list_actors(&filter, after, size + 1).await?;
+        let (actors, next_page_token) = page(actors, size, |a| vec![id_of(&a.name)], &query);
+        Ok(Response::new(ListActorsResponse {
+            actors,
+            next_page_token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(actor_id = %request.get_ref().actor_id))]
+    async fn create_actor(
+        &self,
+        request: Request<CreateActorRequest>,
+    ) -> Result<Response<Actor>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        names::check_optional_id(&mut violations, "actor_id", &request.actor_id);
+        names::check_request_id(&mut violations, "request_id", &request.request_id);
+        let Some(actor) = request.actor.clone() else {
+            violations.add("actor", "is required");
+            return Err(Error::Invalid(violations).into());
+        };
+        let references = domain::validate_actor(&mut violations, "actor", &actor);
+        violations.into_result().map_err(Error::from)?;
+        let id = if request.actor_id.is_empty() {
+            names::generate_id("act")
+        } else {
+            request.actor_id.clone()
+        };
+        let key = request_key("CreateActor", &request.request_id, &request);
+        let created = self
+            .store
+            .create_actor(&id, actor, &references, key.as_ref())
+            .await?;
+        tracing::info!(name = %created.name, "actor created");
+        Ok(Response::new(created))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn update_actor(
+        &self,
+        request: Request<UpdateActorRequestAlias>,
+    ) -> Result<Response<Actor>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let Some(patch) = request.actor else {
+            violations.add("actor", "is required");
+            return Err(Error::Invalid(violations).into());
+        };
+        let id = names::check(&mut violations, "actor.name", &patch.name, "actors")
+            .unwrap_or_default()
+            .to_owned();
+        let paths = match &request.update_mask {
+            Some(mask) => {
+                for (i, path) in mask.paths.iter().enumerate() {
+                    if path != "*" && !domain::ACTOR_MASK_PATHS.contains(&path.as_str()) {
+                        violations.add(
+                            format!("update_mask.paths[{i}]"),
+                            format!(
+                                "{path:?} is not an updatable field; use one of {}",
+                                domain::ACTOR_MASK_PATHS.join(", ")
+                            ),
+                        );
+                    }
+                }
+                if mask.paths.is_empty() {
+                    violations.add("update_mask.paths", "must name at least one field, or `*`");
+                }
+                mask.paths.clone()
+            }
+            None => domain::implied_actor_mask(&patch),
+        };
+        violations.into_result().map_err(Error::from)?;
+        let updated = self
+            .store
+            .update_actor(&id, &patch.etag, |mut current| {
+                domain::apply_actor_mask(&mut current, &patch, &paths);
+                let mut violations = Violations::default();
+                let references = domain::validate_actor(&mut violations, "actor", &current);
+                violations.into_result()?;
+                Ok((current, references))
+            })
+            .await?;
+        tracing::info!(name = %updated.name, etag = %updated.etag, "actor updated");
+        Ok(Response::new(updated))
+    }
+
+    #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
+    async fn delete_actor(
+        &self,
+        request: Request<DeleteActorRequest>,
+    ) -> Result<Response<()>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let id = names::check(&mut violations, "name", &request.name, "actors")
+            .unwrap_or_default()
+            .to_owned();
+        violations.into_result().map_err(Error::from)?;
+        self.store
+            .delete_actor(&id, &request.etag, request.force)
+            .await?;
+        tracing::info!(name = %request.name, "actor deleted");
+        Ok(Response::new(()))
+    }
+
+    #[tracing::instrument(skip_all, fields(post_id = %request.get_ref().post_id))]
+    async fn create_post(
+        &self,
+        request: Request<CreatePostRequest>,
+    ) -> Result<Response<Post>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        names::check_optional_id(&mut violations, "post_id", &request.post_id);
+        names::check_request_id(&mut violations, "request_id", &request.request_id);
+        let Some(post) = request.post.clone() else {
+            violations.add("post", "is required");
+            return Err(Error::Invalid(violations).into());
+        };
+        let organization_id = domain::validate_post(&mut violations, &post);
+        violations.into_result().map_err(Error::from)?;
+        let id = if request.post_id.is_empty() {
+            names::generate_id("pst")
+        } else {
+            request.post_id.clone()
+        };
+        let key = request_key("CreatePost", &request.request_id, &request);
+        let created = self
+            .store
+            .create_post(&id, post, &organization_id, key.as_ref())
+            .await?;
+        tracing::info!(name = %created.name, "post created");
+        Ok(Response::new(created))
+    }
+
+    #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
+    async fn get_post(&self, request: Request<GetPostRequest>) -> Result<Response<Post>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let id = names::check(&mut violations, "name", &request.name, "posts")
+            .unwrap_or_default()
+            .to_owned();
+        violations.into_result().map_err(Error::from)?;
+        let post = self.store.get_post(&id).await?;
+        Ok(Response::new(post.ok_or(Error::NotFound(request.name))?))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_posts(
+        &self,
+        request: Request<ListPostsRequest>,
+    ) -> Result<Response<ListPostsResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let organization_id = names::check_optional(
+            &mut violations,
+            "organization",
+            &request.organization,
+            "actors",
+        )
+        .unwrap_or_default();
+        check_kind_filter::<PostClass>(&mut violations, "post_class", request.post_class);
+        check_country_filter(&mut violations, "country", &request.country);
+        let filter = PostFilter {
+            organization_id: organization_id.to_owned(),
+            post_class: request.post_class,
+            country: request.country.clone(),
+        };
+        let query = QueryFingerprint::new("ListPosts")
+            .with("organization", &filter.organization_id)
+            .with("post_class", filter.post_class)
+            .with("country", &filter.country);
+        let (size, cursor) = page_token::read_page_request(
+            &mut violations,
+            request.page_size,
+            &request.page_token,
+            &query,
+        );
+        violations.into_result().map_err(Error::from)?;
+        let after = cursor.as_ref().and_then(|c| c.first()).map(String::as_str);
+        let posts = self.store.list_posts(&filter, after, size + 1).await?;
+        let (posts, next_page_token) = page(posts, size, |p| vec![id_of(&p.name)], &query);
+        Ok(Response::new(ListPostsResponse {
+            posts,
+            next_page_token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(parent = %request.get_ref().parent))]
+    async fn create_tenure(
+        &self,
+        request: Request<CreateTenureRequest>,
+    ) -> Result<Response<Tenure>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let actor_id = names::check(&mut violations, "parent", &request.parent, "actors")
+            .unwrap_or_default()
+            .to_owned();
+        names::check_optional_id(&mut violations, "tenure_id", &request.tenure_id);
+        names::check_request_id(&mut violations, "request_id", &request.request_id);
+        let valid = match &request.tenure {
+            Some(tenure) => domain::validate_tenure(&mut violations, tenure),
+            None => {
+                violations.add("tenure", "is required");
+                None
+            }
+        };
+        violations.into_result().map_err(Error::from)?;
+        let valid =
+            valid.ok_or_else(|| Error::Internal("tenure validated without a result".into()))?;
+        let id = if request.tenure_id.is_empty() {
+            names::generate_id("ten")
+        } else {
+            request.tenure_id.clone()
+        };
+        let key = request_key("CreateTenure", &request.request_id, &request);
+        let created = self
+            .store
+            .create_tenure(&actor_id, &id, valid, key.as_ref())
+            .await?;
+        tracing::info!(name = %created.name, "tenure created");
+        Ok(Response::new(created))
+    }
+
+    #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
+    async fn get_tenure(
+        &self,
+        request: Request<GetTenureRequest>,
+    ) -> Result<Response<Tenure>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let parsed = parse_tenure_name(&request.name);
+        if parsed.is_none() {
+            violations.add(
+                "name",
+                format!(
+                    "must be `actors/{{actor_id}}/tenures/{{tenure_id}}` (got {:?})",
+                    request.name
+                ),
+            );
+        }
+        violations.into_result().map_err(Error::from)?;
+        let (actor_id, id) = parsed.unwrap_or_default();
+        let tenure = self.store.get_tenure(actor_id, id).await?;
+        Ok(Response::new(tenure.ok_or(Error::NotFound(request.name))?))
+    }
+
+    #[tracing::instrument(skip_all, fields(parent = %request.get_ref().parent))]
+    async fn list_tenures(
+        &self,
+        request: Request<ListTenuresRequest>,
+    ) -> Result<Response<ListTenuresResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let actor_id = if request.parent == "actors/-" {
+            None
+        } else {
+            Some(
+                names::check(&mut violations, "parent", &request.parent, "actors")
+                    .unwrap_or_default(),
+            )
+        };
+        let post_id = names::check_optional(&mut violations, "post", &request.post, "posts")
+            .unwrap_or_default();
+        let query = QueryFingerprint::new("ListTenures")
+            .with("parent", &request.parent)
+            .with("post", post_id);
+        let (size, cursor) = page_token::read_page_request(
+            &mut violations,
+            request.page_size,
+            &request.page_token,
+            &query,
+        );
+        let after = match cursor.as_deref() {
+            None => None,
+            Some([start, actor, id]) => match start.parse::<i64>() {
+                Ok(start) => Some((start, actor.as_str(), id.as_str())),
+                Err(_) => {
+                    violations.add("page_token", "is not a valid page token");
+                    None
+                }
+            },
+            Some(_) => {
+                violations.add("page_token", "is not a valid page token");
+                None
+            }
+        };
+        violations.into_result().map_err(Error::from)?;
+        let tenures = self
+            .store
+            .list_tenures(actor_id, post_id, after, size + 1)
+            .await?;
+        let (tenures, next_page_token) = page(
+            tenures,
+            size,
+            |t| {
+                vec![
+                    t.start.0.to_string(),
+                    t.actor_id.clone(),
+                    id_of(&t.tenure.name),
+                ]
+            },
+            &query,
+        );
+        Ok(Response::new(ListTenuresResponse {
+            tenures: tenures.into_iter().map(|t| t.tenure).collect(),
+            next_page_token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(count = request.get_ref().queries.len()))]
+    async fn resolve_offices(
+        &self,
+        request: Request<ResolveOfficesRequest>,
+    ) -> Result<Response<ResolveOfficesResponse>, Status> {
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        if request.queries.len() > MAX_BATCH {
+            violations.add(
+                "queries",
+                format!(
+                    "must have at most {MAX_BATCH} entries (got {})",
+                    request.queries.len()
+                ),
+            );
+        }
+        let mut questions = Vec::with_capacity(request.queries.len());
+        for (i, query) in request.queries.iter().enumerate().take(MAX_BATCH) {
+            let actor_id = names::check(
+                &mut violations,
+                &format!("queries[{i}].actor"),
+                &query.actor,
+                "actors",
+            );
+            let date = match &query.date {
+                Some(date) => {
+                    fuzzy_date::normalize(&mut violations, &format!("queries[{i}].date"), date)
+                }
+                None => {
+                    violations.add(format!("queries[{i}].date"), "is required");
+                    None
+                }
+            };
+            if let (Some(actor_id), Some(date)) = (actor_id, date) {
+                questions.push((query.actor.clone(), actor_id, date));
+            }
+        }
+        violations.into_result().map_err(Error::from)?;
+
+        let actor_ids: HashSet<&str> = questions.iter().map(|(_, id, _)| *id).collect();
+        let existing = self.store.existing_actor_ids(&actor_ids).await?;
+        let tenures = self.store.tenures_of(&actor_ids).await?;
+        let post_ids: HashSet<&str> = tenures.iter().map(|t| t.post_id.as_str()).collect();
+        let posts = self.store.get_posts(&post_ids).await?;
+
+        let answers = questions
+            .into_iter()
+            .map(|(actor, actor_id, date)| {
+                let bounds = fuzzy_date::bounds_of(&date);
+                let offices = tenures
+                    .iter()
+                    .filter(|t| t.actor_id == actor_id)
+                    .filter_map(|t| {
+                        let certain = domain::covers(t.start, t.end, bounds)?;
+                        Some(HeldOffice {
+                            tenure: Some(t.tenure.clone()),
+                            post: posts.get(&t.post_id).cloned(),
+                            certain,
+                        })
+                    })
+                    .collect();
+                OfficeAnswer {
+                    actor_found: existing.contains(actor_id),
+                    actor,
+                    date: Some(date),
+                    offices,
+                }
+            })
+            .collect();
+        Ok(Response::new(ResolveOfficesResponse { answers }))
+    }
+}
+
+type UpdateActorRequestAlias = chancery_proto::actors::v1::UpdateActorRequest;
+
+/// Splits `actors/{actor_id}/tenures/{tenure_id}`.
+fn parse_tenure_name(name: &str) -> Option<(&str, &str)> {
+    let rest = name.strip_prefix("actors/")?;
+    let (actor_id, tenure_id) = rest.split_once("/tenures/")?;
+    (names::is_valid_id(actor_id) && names::is_valid_id(tenure_id)).then_some((actor_id, tenure_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenure_names_parse() {
+        assert_eq!(parse_tenure_name("actors/a/tenures/b"), Some(("a", "b")));
+        assert_eq!(parse_tenure_name("actors/a/tenures/"), None);
+        assert_eq!(parse_tenure_name("posts/a/tenures/b"), None);
+        assert_eq!(parse_tenure_name("actors/A/tenures/b"), None);
+    }
+}

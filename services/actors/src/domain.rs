@@ -1,0 +1,641 @@
+//! The rules of actors, posts and tenures. The generated protobuf messages are the resource
+//! types; this module decides what a valid one is (every field that can be wrong is checked and
+//! each problem reported under its field path), derives what is computed from them (search
+//! text, tenure bounds) and answers "did this tenure cover that date?". It does no I/O: rules
+//! that need the database (existence of referenced actors, cycles) live in the store.
+
+use chancery_proto::actors::v1::{
+    Actor, ActorKind, MediaType, NameKind, Post, PostClass, Tenure, TenureQualifier,
+};
+use chancery_proto::common::v1::{ExternalId, ExternalIdScheme, LocalizedText, SourceRef};
+use chancery_runtime::errors::Violations;
+use chancery_runtime::fuzzy_date;
+use chancery_runtime::names;
+use chancery_runtime::text::{self, check_optional, check_required};
+
+/// Longest display name or title.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest description.
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+/// Most names per actor.
+pub const MAX_NAMES: usize = 100;
+/// Most external ids per actor or post.
+pub const MAX_EXTERNAL_IDS: usize = 50;
+/// Most source references per resource.
+pub const MAX_SOURCES: usize = 100;
+/// Most names in one batch get, and queries in one office resolution.
+pub const MAX_BATCH: usize = 1000;
+/// An open end of a tenure, as stored.
+pub const OPEN_END: i64 = i64::MAX;
+
+/// The fields of an actor an update mask may name.
+pub const ACTOR_MASK_PATHS: &[&str] = &[
+    "kind",
+    "display_name",
+    "names",
+    "external_ids",
+    "country",
+    "parent",
+    "description",
+    "media",
+    "anonymous",
+    "sources",
+];
+
+/// References an actor makes to other actors, which must exist.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ActorReferences {
+    /// Id of the parent actor, or empty.
+    pub parent_id: String,
+    /// Id of the anonymous source's affiliation, or empty.
+    pub affiliation_id: String,
+}
+
+fn check_enum<E: TryFrom<i32>>(
+    violations: &mut Violations,
+    field: &str,
+    value: i32,
+    required: bool,
+) {
+    let known = E::try_from(value).is_ok();
+    if !known {
+        violations.add(field, format!("unknown value {value}"));
+    } else if required && value == 0 {
+        violations.add(field, "is required");
+    }
+}
+
+/// Checks external ids against their schemes' syntax, and for duplicates.
+pub fn check_external_ids(violations: &mut Violations, field: &str, ids: &[ExternalId]) {
+    if ids.len() > MAX_EXTERNAL_IDS {
+        violations.add(
+            field,
+            format!("must have at most {MAX_EXTERNAL_IDS} entries"),
+        );
+        return;
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let field = format!("{field}[{i}]");
+        check_enum::<ExternalIdScheme>(violations, &format!("{field}.scheme"), id.scheme, true);
+        let value = id.value.as_str();
+        let all = |f: fn(&u8) -> bool| !value.is_empty() && value.as_bytes().iter().all(f);
+        let (ok, expected) = match ExternalIdScheme::try_from(id.scheme) {
+            Ok(ExternalIdScheme::Wikidata) => (
+                value.len() <= 12
+                    && value.starts_with('Q')
+                    && value.len() > 1
+                    && !value[1..].starts_with('0')
+                    && value[1..].bytes().all(|b| b.is_ascii_digit()),
+                "a Wikidata item id such as `Q3052772`",
+            ),
+            Ok(ExternalIdScheme::Iso3166Alpha2) => (
+                value.len() == 2 && all(u8::is_ascii_uppercase),
+                "two capital letters such as `FR`",
+            ),
+            Ok(ExternalIdScheme::Iso3166Alpha3) => (
+                value.len() == 3 && all(u8::is_ascii_uppercase),
+                "three capital letters such as `FRA`",
+            ),
+            Ok(ExternalIdScheme::Cameo) => (
+                (3..=15).contains(&value.len()) && all(u8::is_ascii_uppercase),
+                "3 to 15 capital letters such as `FRAGOV`",
+            ),
+            Ok(ExternalIdScheme::Geonames | ExternalIdScheme::Viaf) => {
+                (value.len() <= 20 && all(u8::is_ascii_digit), "digits")
+            }
+            Ok(ExternalIdScheme::Website) => (
+                value.len() <= 2000
+                    && (value.starts_with("https://") || value.starts_with("http://"))
+                    && all(u8::is_ascii_graphic),
+                "an absolute http(s) URL",
+            ),
+            Ok(ExternalIdScheme::Other) => (
+                value.len() <= 200 && value.contains(':') && all(u8::is_ascii_graphic),
+                "`register:id` without spaces",
+            ),
+            _ => (true, ""),
+        };
+        if !ok {
+            violations.add(
+                format!("{field}.value"),
+                format!("must be {expected} (got {value:?})"),
+            );
+        }
+        if ids[..i]
+            .iter()
+            .any(|earlier| earlier.scheme == id.scheme && earlier.value == id.value)
+        {
+            violations.add(field, "repeats an earlier external id");
+        }
+    }
+}
+
+/// Checks source references: a document name and an optional excerpt.
+pub fn check_sources(violations: &mut Violations, field: &str, sources: &[SourceRef]) {
+    if sources.len() > MAX_SOURCES {
+        violations.add(field, format!("must have at most {MAX_SOURCES} entries"));
+        return;
+    }
+    for (i, source) in sources.iter().enumerate() {
+        names::check(
+            violations,
+            &format!("{field}[{i}].document"),
+            &source.document,
+            "documents",
+        );
+        check_optional(
+            violations,
+            &format!("{field}[{i}].excerpt"),
+            &source.excerpt,
+            MAX_DESCRIPTION_CHARS,
+        );
+    }
+}
+
+fn check_localized(violations: &mut Violations, field: &str, texts: &[LocalizedText]) {
+    if texts.len() > MAX_NAMES {
+        violations.add(field, format!("must have at most {MAX_NAMES} entries"));
+        return;
+    }
+    for (i, localized) in texts.iter().enumerate() {
+        text::check_language_code(
+            violations,
+            &format!("{field}[{i}].language_code"),
+            &localized.language_code,
+        );
+        check_required(
+            violations,
+            &format!("{field}[{i}].text"),
+            &localized.text,
+            MAX_NAME_CHARS,
+        );
+    }
+}
+
+/// Validates an actor's own fields (not whether the actors it names exist) and returns the
+/// references the store must check. `field` is the path of the actor in the request.
+pub fn validate_actor(violations: &mut Violations, field: &str, actor: &Actor) -> ActorReferences {
+    let at = |name: &str| format!("{field}.{name}");
+    check_enum::<ActorKind>(violations, &at("kind"), actor.kind, true);
+    check_required(
+        violations,
+        &at("display_name"),
+        &actor.display_name,
+        MAX_NAME_CHARS,
+    );
+    if actor.names.len() > MAX_NAMES {
+        violations.add(
+            at("names"),
+            format!("must have at most {MAX_NAMES} entries"),
+        );
+    } else {
+        for (i, name) in actor.names.iter().enumerate() {
+            check_required(
+                violations,
+                &at(&format!("names[{i}].text")),
+                &name.text,
+                MAX_NAME_CHARS,
+            );
+            if !name.language_code.is_empty() {
+                text::check_language_code(
+                    violations,
+                    &at(&format!("names[{i}].language_code")),
+                    &name.language_code,
+                );
+            }
+            check_enum::<NameKind>(
+                violations,
+                &at(&format!("names[{i}].kind")),
+                name.kind,
+                true,
+            );
+        }
+    }
+    check_external_ids(violations, &at("external_ids"), &actor.external_ids);
+    if !actor.country.is_empty() {
+        text::check_country_alpha3(violations, &at("country"), &actor.country);
+    }
+    let parent_id = names::check_optional(violations, &at("parent"), &actor.parent, "actors")
+        .unwrap_or_default()
+        .to_owned();
+    check_optional(
+        violations,
+        &at("description"),
+        &actor.description,
+        MAX_DESCRIPTION_CHARS,
+    );
+
+    let kind = ActorKind::try_from(actor.kind).ok();
+    match (&actor.media, kind) {
+        (Some(media), Some(ActorKind::MediaOutlet)) => {
+            check_enum::<MediaType>(violations, &at("media.media_type"), media.media_type, true);
+        }
+        (None, Some(ActorKind::MediaOutlet)) => {
+            violations.add(
+                at("media"),
+                "is required for a media outlet: say what kind of outlet it is",
+            );
+        }
+        (Some(_), _) => violations.add(
+            at("media"),
+            "is only for actors of kind ACTOR_KIND_MEDIA_OUTLET",
+        ),
+        (None, _) => {}
+    }
+    let mut affiliation_id = String::new();
+    match (&actor.anonymous, kind) {
+        (Some(anonymous), Some(ActorKind::AnonymousSource)) => {
+            check_required(
+                violations,
+                &at("anonymous.descriptor"),
+                &anonymous.descriptor,
+                MAX_NAME_CHARS,
+            );
+            affiliation_id = names::check_optional(
+                violations,
+                &at("anonymous.affiliation"),
+                &anonymous.affiliation,
+                "actors",
+            )
+            .unwrap_or_default()
+            .to_owned();
+        }
+        (None, Some(ActorKind::AnonymousSource)) => {
+            violations.add(
+                at("anonymous"),
+                "is required for an anonymous source: give at least its descriptor",
+            );
+        }
+        (Some(_), _) => violations.add(
+            at("anonymous"),
+            "is only for actors of kind ACTOR_KIND_ANONYMOUS_SOURCE",
+        ),
+        (None, _) => {}
+    }
+    check_sources(violations, &at("sources"), &actor.sources);
+    ActorReferences {
+        parent_id,
+        affiliation_id,
+    }
+}
+
+/// Copies the fields named by `paths` from `patch` onto `current` (`*` copies them all).
+pub fn apply_actor_mask(current: &mut Actor, patch: &Actor, paths: &[String]) {
+    let all = paths.iter().any(|p| p == "*");
+    let wants = |field: &str| all || paths.iter().any(|p| p == field);
+    if wants("kind") {
+        current.kind = patch.kind;
+    }
+    if wants("display_name") {
+        current.display_name.clone_from(&patch.display_name);
+    }
+    if wants("names") {
+        current.names.clone_from(&patch.names);
+    }
+    if wants("external_ids") {
+        current.external_ids.clone_from(&patch.external_ids);
+    }
+    if wants("country") {
+        current.country.clone_from(&patch.country);
+    }
+    if wants("parent") {
+        current.parent.clone_from(&patch.parent);
+    }
+    if wants("description") {
+        current.description.clone_from(&patch.description);
+    }
+    if wants("media") {
+        current.media = patch.media;
+    }
+    if wants("anonymous") {
+        current.anonymous.clone_from(&patch.anonymous);
+    }
+    if wants("sources") {
+        current.sources.clone_from(&patch.sources);
+    }
+}
+
+/// The mask implied by an update without one (AIP-134): every field the patch sets.
+pub fn implied_actor_mask(patch: &Actor) -> Vec<String> {
+    let set = [
+        ("kind", patch.kind != 0),
+        ("display_name", !patch.display_name.is_empty()),
+        ("names", !patch.names.is_empty()),
+        ("external_ids", !patch.external_ids.is_empty()),
+        ("country", !patch.country.is_empty()),
+        ("parent", !patch.parent.is_empty()),
+        ("description", !patch.description.is_empty()),
+        ("media", patch.media.is_some()),
+        ("anonymous", patch.anonymous.is_some()),
+        ("sources", !patch.sources.is_empty()),
+    ];
+    set.iter()
+        .filter(|(_, is_set)| *is_set)
+        .map(|(path, _)| (*path).to_owned())
+        .collect()
+}
+
+/// The text name searches run against: every name of the actor, folded, separated by U+001F.
+pub fn search_text(actor: &Actor) -> String {
+    let mut parts = vec![text::fold(&actor.display_name)];
+    parts.extend(actor.names.iter().map(|n| text::fold(&n.text)));
+    if let Some(anonymous) = &actor.anonymous {
+        parts.push(text::fold(&anonymous.descriptor));
+    }
+    parts.join("\u{1f}")
+}
+
+/// Validates a post's own fields; returns the id of its organization (or empty).
+pub fn validate_post(violations: &mut Violations, post: &Post) -> String {
+    check_required(violations, "post.title", &post.title, MAX_NAME_CHARS);
+    check_localized(violations, "post.titles", &post.titles);
+    check_enum::<PostClass>(violations, "post.post_class", post.post_class, true);
+    if !post.country.is_empty() {
+        text::check_country_alpha3(violations, "post.country", &post.country);
+    }
+    check_external_ids(violations, "post.external_ids", &post.external_ids);
+    names::check_optional(
+        violations,
+        "post.organization",
+        &post.organization,
+        "actors",
+    )
+    .unwrap_or_default()
+    .to_owned()
+}
+
+/// A tenure checked and with its dates normalized, ready to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidTenure {
+    /// The tenure with derived date fields filled in.
+    pub tenure: Tenure,
+    /// Id of the post held.
+    pub post_id: String,
+    /// Id of the actor it was held on behalf of, or empty.
+    pub on_behalf_of_id: String,
+    /// Bounds of the start, microseconds.
+    pub start: (i64, i64),
+    /// Bounds of the end, microseconds; [`OPEN_END`] twice while it goes on.
+    pub end: (i64, i64),
+}
+
+/// Validates a tenure's own fields and normalizes its dates.
+pub fn validate_tenure(violations: &mut Violations, tenure: &Tenure) -> Option<ValidTenure> {
+    let post_id = names::check(violations, "tenure.post", &tenure.post, "posts").map(str::to_owned);
+    let start = match &tenure.start {
+        Some(start) => fuzzy_date::normalize(violations, "tenure.start", start),
+        None => {
+            violations.add(
+                "tenure.start",
+                "is required: when the actor took up the post",
+            );
+            None
+        }
+    };
+    let end = tenure
+        .end
+        .as_ref()
+        .map(|end| fuzzy_date::normalize(violations, "tenure.end", end));
+    check_enum::<TenureQualifier>(violations, "tenure.qualifier", tenure.qualifier, false);
+    let on_behalf_of_id = names::check_optional(
+        violations,
+        "tenure.on_behalf_of",
+        &tenure.on_behalf_of,
+        "actors",
+    )
+    .unwrap_or_default()
+    .to_owned();
+    check_sources(violations, "tenure.sources", &tenure.sources);
+
+    let start = start?;
+    let end = match end {
+        Some(None) => return None,
+        Some(Some(end)) => Some(end),
+        None => None,
+    };
+    let start_bounds = fuzzy_date::bounds_of(&start);
+    let end_bounds = end
+        .as_ref()
+        .map_or((OPEN_END, OPEN_END), fuzzy_date::bounds_of);
+    if end_bounds.1 < start_bounds.0 {
+        violations.add("tenure.end", "must not end before the tenure starts");
+        return None;
+    }
+    let post_id = post_id?;
+    Some(ValidTenure {
+        tenure: Tenure {
+            start: Some(start),
+            end,
+            ..tenure.clone()
+        },
+        post_id,
+        on_behalf_of_id,
+        start: start_bounds,
+        end: end_bounds,
+    })
+}
+
+/// Whether a tenure with these bounds may cover the date `(earliest, latest)`, and whether it
+/// surely covers all of it.
+pub fn covers(start: (i64, i64), end: (i64, i64), date: (i64, i64)) -> Option<bool> {
+    let may = start.0 <= date.1 && end.1 >= date.0;
+    may.then_some(start.1 <= date.0 && end.0 >= date.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chancery_proto::actors::v1::{ActorName, AnonymousProfile, MediaProfile};
+    use chancery_proto::common::v1::FuzzyDate;
+
+    fn fields(violations: &Violations) -> Vec<String> {
+        violations.iter().map(|v| v.field.clone()).collect()
+    }
+
+    fn macron() -> Actor {
+        Actor {
+            kind: ActorKind::Person as i32,
+            display_name: "Emmanuel Macron".into(),
+            names: vec![ActorName {
+                text: "Macron".into(),
+                language_code: "fr".into(),
+                kind: NameKind::Alias as i32,
+            }],
+            external_ids: vec![ExternalId {
+                scheme: ExternalIdScheme::Wikidata as i32,
+                value: "Q3052772".into(),
+            }],
+            country: "FRA".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_valid_actor_passes() {
+        let mut violations = Violations::default();
+        let references = validate_actor(&mut violations, "actor", &macron());
+        assert!(violations.is_empty(), "{violations}");
+        assert_eq!(references, ActorReferences::default());
+    }
+
+    #[test]
+    fn an_empty_actor_names_each_missing_field() {
+        let mut violations = Violations::default();
+        validate_actor(&mut violations, "actor", &Actor::default());
+        assert_eq!(fields(&violations), ["actor.kind", "actor.display_name"]);
+    }
+
+    #[test]
+    fn every_wrong_field_is_reported_with_its_path() {
+        let actor = Actor {
+            kind: 42,
+            display_name: "x".repeat(201),
+            names: vec![ActorName {
+                text: String::new(),
+                language_code: "not a tag".into(),
+                kind: 0,
+            }],
+            external_ids: vec![
+                ExternalId {
+                    scheme: ExternalIdScheme::Wikidata as i32,
+                    value: "3052772".into(),
+                },
+                ExternalId {
+                    scheme: ExternalIdScheme::Iso3166Alpha3 as i32,
+                    value: "fr".into(),
+                },
+                ExternalId {
+                    scheme: 0,
+                    value: "x".into(),
+                },
+            ],
+            country: "France".into(),
+            parent: "people/x".into(),
+            media: Some(MediaProfile::default()),
+            sources: vec![SourceRef {
+                document: "doc".into(),
+                excerpt: String::new(),
+            }],
+            ..Default::default()
+        };
+        let mut violations = Violations::default();
+        validate_actor(&mut violations, "actor", &actor);
+        assert_eq!(
+            fields(&violations),
+            [
+                "actor.kind",
+                "actor.display_name",
+                "actor.names[0].text",
+                "actor.names[0].language_code",
+                "actor.names[0].kind",
+                "actor.external_ids[0].value",
+                "actor.external_ids[1].value",
+                "actor.external_ids[2].scheme",
+                "actor.country",
+                "actor.parent",
+                "actor.media",
+                "actor.sources[0].document",
+            ]
+        );
+    }
+
+    #[test]
+    fn profiles_belong_to_their_kinds() {
+        let mut violations = Violations::default();
+        let outlet = Actor {
+            kind: ActorKind::MediaOutlet as i32,
+            display_name: "TASS".into(),
+            ..Default::default()
+        };
+        validate_actor(&mut violations, "actor", &outlet);
+        let anonymous = Actor {
+            kind: ActorKind::AnonymousSource as i32,
+            display_name: "a French Presidency official".into(),
+            anonymous: Some(AnonymousProfile {
+                descriptor: String::new(),
+                affiliation: "actors/elysee".into(),
+                plural: false,
+            }),
+            ..Default::default()
+        };
+        let references = validate_actor(&mut violations, "actor", &anonymous);
+        assert_eq!(
+            fields(&violations),
+            ["actor.media", "actor.anonymous.descriptor"]
+        );
+        assert_eq!(references.affiliation_id, "elysee");
+    }
+
+    #[test]
+    fn masks_copy_only_named_fields() {
+        let mut current = macron();
+        let patch = Actor {
+            display_name: "E. Macron".into(),
+            country: String::new(),
+            ..Default::default()
+        };
+        apply_actor_mask(&mut current, &patch, &["display_name".to_owned()]);
+        assert_eq!(current.display_name, "E. Macron");
+        assert_eq!(current.country, "FRA");
+        assert_eq!(implied_actor_mask(&patch), ["display_name"]);
+        apply_actor_mask(&mut current, &patch, &["*".to_owned()]);
+        assert_eq!(current.country, "");
+    }
+
+    #[test]
+    fn search_text_folds_every_name() {
+        assert_eq!(search_text(&macron()), "emmanuel macron\u{1f}macron");
+    }
+
+    #[test]
+    fn tenures_need_a_post_and_a_start_not_after_their_end() {
+        let mut violations = Violations::default();
+        assert!(validate_tenure(&mut violations, &Tenure::default()).is_none());
+        assert_eq!(fields(&violations), ["tenure.post", "tenure.start"]);
+
+        let mut violations = Violations::default();
+        let backwards = Tenure {
+            post: "posts/president-of-france".into(),
+            start: Some(FuzzyDate {
+                edtf: "2017-05-14".into(),
+                ..Default::default()
+            }),
+            end: Some(FuzzyDate {
+                edtf: "2017-05-13".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(validate_tenure(&mut violations, &backwards).is_none());
+        assert_eq!(fields(&violations), ["tenure.end"]);
+
+        let mut violations = Violations::default();
+        let open = Tenure {
+            end: None,
+            ..backwards
+        };
+        let valid = validate_tenure(&mut violations, &open).unwrap();
+        assert_eq!(valid.end, (OPEN_END, OPEN_END));
+        assert_eq!(valid.post_id, "president-of-france");
+    }
+
+    #[test]
+    fn coverage_distinguishes_certain_from_possible() {
+        let day = |d: &str| {
+            fuzzy_date::parse(d)
+                .map(|b| (b.earliest, b.latest))
+                .unwrap()
+        };
+        let open = (OPEN_END, OPEN_END);
+        assert_eq!(
+            covers(day("2017-05-14"), open, day("2022-03-29")),
+            Some(true)
+        );
+        assert_eq!(covers(day("2022-03"), open, day("2022-03-10")), Some(false));
+        assert_eq!(covers(day("2022-04-01"), open, day("2022-03-29")), None);
+        assert_eq!(
+            covers(day("2005-11-22"), day("2021-12-08"), day("2022-03-12")),
+            None
+        );
+    }
+}

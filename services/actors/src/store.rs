@@ -1,0 +1,812 @@
+//! Storage of actors, posts and tenures on SQLite or PostgreSQL (see `chancery_runtime::db`).
+//!
+//! Each resource is stored whole, as the encoded message served to clients, beside the columns
+//! its filters and constraints need. Every write runs in one transaction that also checks the
+//! references it makes (a parent actor, a post's organization) and records the request id of a
+//! create, so a write is all or nothing and a retried create is answered from the record.
+
+use std::collections::{HashMap, HashSet};
+
+use chancery_proto::actors::v1::{Actor, Post, Tenure};
+use chancery_runtime::db::{Database, QueryBuilder, escape_like};
+use chancery_runtime::errors::Violations;
+use chancery_runtime::idempotency::{self, Prior};
+use chancery_runtime::time::{now_micros, timestamp_from_micros};
+use prost::Message;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::domain::{ActorReferences, ValidTenure};
+use crate::error::{Error, Result};
+
+/// Longest chain of parents followed when looking for a cycle.
+const MAX_PARENT_DEPTH: usize = 64;
+
+/// The request id of a create, with the fingerprint of the request it came with.
+#[derive(Debug, Clone)]
+pub struct RequestKey {
+    /// The RPC, such as `CreateActor`.
+    pub method: &'static str,
+    /// The caller's request id.
+    pub request_id: String,
+    /// Fingerprint of the whole request.
+    pub fingerprint: String,
+}
+
+/// Filters of an actor listing; empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct ActorFilter {
+    /// Kind number, 0 for any.
+    pub kind: i32,
+    /// ISO alpha-3 country.
+    pub country: String,
+    /// Id of the parent actor.
+    pub parent_id: String,
+    /// Folded text to find in any name.
+    pub name_folded: String,
+}
+
+/// Filters of a post listing; empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct PostFilter {
+    /// Id of the organization.
+    pub organization_id: String,
+    /// Class number, 0 for any.
+    pub post_class: i32,
+    /// ISO alpha-3 country.
+    pub country: String,
+}
+
+/// A stored tenure with the columns office resolution needs.
+#[derive(Debug, Clone)]
+pub struct StoredTenure {
+    /// The actor who held the post.
+    pub actor_id: String,
+    /// The post held.
+    pub post_id: String,
+    /// Start bounds, microseconds.
+    pub start: (i64, i64),
+    /// End bounds, microseconds ([`crate::domain::OPEN_END`] while open).
+    pub end: (i64, i64),
+    /// The tenure as served.
+    pub tenure: Tenure,
+}
+
+/// The etag of a revision.
+fn etag(revision: i64) -> String {
+    revision.to_string()
+}
+
+fn decode<M: Message + Default>(row: &AnyRow) -> Result<M> {
+    let body: Vec<u8> = row.try_get("body")?;
+    Ok(M::decode(body.as_slice())?)
+}
+
+/// The store of the actors service.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// A store on an opened, migrated database.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// One actor by id.
+    pub async fn get_actor(&self, id: &str) -> Result<Option<Actor>> {
+        let row = sqlx::query("SELECT body FROM actors WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// Many actors by id, in one query; missing ids are absent from the map.
+    pub async fn get_actors(&self, ids: &[&str]) -> Result<HashMap<String, Actor>> {
+        let unique: HashSet<&str> = ids.iter().copied().collect();
+        if unique.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut query = QueryBuilder::new("SELECT id, body FROM actors WHERE id IN (");
+        let list = query.args(unique);
+        query.push(&list).push(")");
+        let rows = query.build().fetch_all(&self.db.pool).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, decode(row)?)))
+            .collect()
+    }
+
+    /// A page of actors ordered by id, after `after`; at most `limit` of them.
+    pub async fn list_actors(
+        &self,
+        filter: &ActorFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Actor>> {
+        let mut query = QueryBuilder::new("SELECT body FROM actors WHERE 1 = 1");
+        if filter.kind != 0 {
+            let kind = query.arg(i64::from(filter.kind));
+            query.push(&format!(" AND kind = {kind}"));
+        }
+        if !filter.country.is_empty() {
+            let country = query.arg(filter.country.as_str());
+            query.push(&format!(" AND country = {country}"));
+        }
+        if !filter.parent_id.is_empty() {
+            let parent = query.arg(filter.parent_id.as_str());
+            query.push(&format!(" AND parent_id = {parent}"));
+        }
+        if !filter.name_folded.is_empty() {
+            let pattern = query.arg(format!("%{}%", escape_like(&filter.name_folded)));
+            query.push(&format!(" AND search_text LIKE {pattern} ESCAPE '\\'"));
+        }
+        if let Some(after) = after {
+            let after = query.arg(after);
+            query.push(&format!(" AND id > {after}"));
+        }
+        let limit = query.arg(limit as i64);
+        query.push(&format!(" ORDER BY id LIMIT {limit}"));
+        let rows = query.build().fetch_all(&self.db.pool).await?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// Creates an actor whose own fields are valid; checks its references, its id and its
+    /// external ids in the same transaction.
+    pub async fn create_actor(
+        &self,
+        id: &str,
+        actor: Actor,
+        references: &ActorReferences,
+        request: Option<&RequestKey>,
+    ) -> Result<Actor> {
+        let outcome = self.try_create_actor(id, actor, references, request).await;
+        self.settle_create(outcome, request, format!("actors/{id}"))
+            .await
+    }
+
+    async fn try_create_actor(
+        &self,
+        id: &str,
+        mut actor: Actor,
+        references: &ActorReferences,
+        request: Option<&RequestKey>,
+    ) -> Result<Actor> {
+        let mut tx = self.db.begin_write().await?;
+        if let Some(replayed) = replay(&mut tx, request).await? {
+            return Ok(replayed);
+        }
+        let name = format!("actors/{id}");
+        if exists(&mut tx, "SELECT 1 FROM actors WHERE id = $1", &[id]).await? {
+            return Err(Error::AlreadyExists {
+                name,
+                detail: String::new(),
+            });
+        }
+        check_actor_references(&mut tx, id, references).await?;
+        check_external_ids_free(&mut tx, id, &actor).await?;
+
+        let now = now_micros();
+        actor.name = name;
+        actor.create_time = Some(timestamp_from_micros(now));
+        actor.update_time = actor.create_time;
+        actor.etag = etag(1);
+        sqlx::query(
+            "INSERT INTO actors (id, kind, country, parent_id, affiliation_id, search_text, revision, create_time, update_time, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7, $8)",
+        )
+        .bind(id)
+        .bind(i64::from(actor.kind))
+        .bind(actor.country.as_str())
+        .bind(references.parent_id.as_str())
+        .bind(references.affiliation_id.as_str())
+        .bind(crate::domain::search_text(&actor))
+        .bind(now)
+        .bind(actor.encode_to_vec())
+        .execute(&mut *tx)
+        .await?;
+        insert_external_ids(&mut tx, id, &actor).await?;
+        if let Some(request) = request {
+            idempotency::record(
+                &mut tx,
+                request.method,
+                &request.request_id,
+                &request.fingerprint,
+                &actor,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(actor)
+    }
+
+    /// Turns a lost race into the right answer: when two creates with one request id ran at once
+    /// (PostgreSQL lets both start), the loser's unique violation becomes the winner's response;
+    /// any other unique violation means the id is taken.
+    async fn settle_create<M: Message + Default>(
+        &self,
+        outcome: Result<M>,
+        request: Option<&RequestKey>,
+        name: String,
+    ) -> Result<M> {
+        match outcome {
+            Err(Error::Duplicate(_)) => {
+                if let Some(request) = request {
+                    let mut connection = self.db.pool.acquire().await?;
+                    if let Some(replayed) = replay(&mut connection, Some(request)).await? {
+                        return Ok(replayed);
+                    }
+                }
+                Err(Error::AlreadyExists {
+                    name,
+                    detail: String::new(),
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// Replaces an actor with `change(current)`, which merges and validates; then checks the
+    /// references, cycles and external ids of the result. A non-empty `expected_etag` must
+    /// match the stored one.
+    pub async fn update_actor(
+        &self,
+        id: &str,
+        expected_etag: &str,
+        change: impl FnOnce(Actor) -> Result<(Actor, ActorReferences)>,
+    ) -> Result<Actor> {
+        let mut tx = self.db.begin_write().await?;
+        let name = format!("actors/{id}");
+        let row = sqlx::query("SELECT revision, body FROM actors WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| Error::NotFound(name.clone()))?;
+        let revision: i64 = row.try_get("revision")?;
+        if !expected_etag.is_empty() && expected_etag != etag(revision) {
+            return Err(Error::EtagMismatch(name));
+        }
+        let (mut actor, references) = change(decode(&row)?)?;
+        check_actor_references(&mut tx, id, &references).await?;
+        check_external_ids_free(&mut tx, id, &actor).await?;
+
+        let now = now_micros();
+        actor.name = name.clone();
+        actor.update_time = Some(timestamp_from_micros(now));
+        actor.etag = etag(revision + 1);
+        let updated = sqlx::query(
+            "UPDATE actors SET kind = $1, country = $2, parent_id = $3, affiliation_id = $4, search_text = $5, \
+             revision = $6, update_time = $7, body = $8 WHERE id = $9 AND revision = $10",
+        )
+        .bind(i64::from(actor.kind))
+        .bind(actor.country.as_str())
+        .bind(references.parent_id.as_str())
+        .bind(references.affiliation_id.as_str())
+        .bind(crate::domain::search_text(&actor))
+        .bind(revision + 1)
+        .bind(now)
+        .bind(actor.encode_to_vec())
+        .bind(id)
+        .bind(revision)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Err(Error::EtagMismatch(name));
+        }
+        sqlx::query("DELETE FROM actor_external_ids WHERE actor_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        insert_external_ids(&mut tx, id, &actor).await?;
+        tx.commit().await?;
+        Ok(actor)
+    }
+
+    /// Deletes an actor that nothing refers to; with `force`, its tenures go too.
+    pub async fn delete_actor(&self, id: &str, expected_etag: &str, force: bool) -> Result<()> {
+        let mut tx = self.db.begin_write().await?;
+        let name = format!("actors/{id}");
+        let revision: i64 = sqlx::query("SELECT revision FROM actors WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| Error::NotFound(name.clone()))?
+            .try_get("revision")?;
+        if !expected_etag.is_empty() && expected_etag != etag(revision) {
+            return Err(Error::EtagMismatch(name));
+        }
+        let referrers: [(&str, &str); 4] = [
+            (
+                "SELECT id AS referrer FROM actors WHERE parent_id = $1 LIMIT 1",
+                "actors/",
+            ),
+            (
+                "SELECT id AS referrer FROM actors WHERE affiliation_id = $1 LIMIT 1",
+                "actors/",
+            ),
+            (
+                "SELECT id AS referrer FROM posts WHERE organization_id = $1 LIMIT 1",
+                "posts/",
+            ),
+            (
+                "SELECT actor_id || '/tenures/' || id AS referrer FROM tenures WHERE on_behalf_of_id = $1 LIMIT 1",
+                "actors/",
+            ),
+        ];
+        for (sql, prefix) in referrers {
+            if let Some(row) = sqlx::query(sql).bind(id).fetch_optional(&mut *tx).await? {
+                let referrer: String = row.try_get("referrer")?;
+                return Err(Error::InUse {
+                    name,
+                    by: format!("{prefix}{referrer}"),
+                });
+            }
+        }
+        let has_tenures =
+            exists(&mut tx, "SELECT 1 FROM tenures WHERE actor_id = $1", &[id]).await?;
+        if has_tenures && !force {
+            return Err(Error::InUse {
+                name,
+                by: "its own tenures (set force to delete them too)".into(),
+            });
+        }
+        for sql in [
+            "DELETE FROM tenures WHERE actor_id = $1",
+            "DELETE FROM actor_external_ids WHERE actor_id = $1",
+            "DELETE FROM actors WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Creates a post whose own fields are valid; checks its organization exists.
+    pub async fn create_post(
+        &self,
+        id: &str,
+        post: Post,
+        organization_id: &str,
+        request: Option<&RequestKey>,
+    ) -> Result<Post> {
+        let outcome = self
+            .try_create_post(id, post, organization_id, request)
+            .await;
+        self.settle_create(outcome, request, format!("posts/{id}"))
+            .await
+    }
+
+    async fn try_create_post(
+        &self,
+        id: &str,
+        mut post: Post,
+        organization_id: &str,
+        request: Option<&RequestKey>,
+    ) -> Result<Post> {
+        let mut tx = self.db.begin_write().await?;
+        if let Some(replayed) = replay(&mut tx, request).await? {
+            return Ok(replayed);
+        }
+        let name = format!("posts/{id}");
+        if exists(&mut tx, "SELECT 1 FROM posts WHERE id = $1", &[id]).await? {
+            return Err(Error::AlreadyExists {
+                name,
+                detail: String::new(),
+            });
+        }
+        let mut violations = Violations::default();
+        check_actor_exists(
+            &mut tx,
+            &mut violations,
+            "post.organization",
+            organization_id,
+        )
+        .await?;
+        violations.into_result()?;
+        let now = now_micros();
+        post.name = name;
+        post.create_time = Some(timestamp_from_micros(now));
+        post.etag = etag(1);
+        sqlx::query(
+            "INSERT INTO posts (id, post_class, organization_id, country, revision, create_time, body) \
+             VALUES ($1, $2, $3, $4, 1, $5, $6)",
+        )
+        .bind(id)
+        .bind(i64::from(post.post_class))
+        .bind(organization_id)
+        .bind(post.country.as_str())
+        .bind(now)
+        .bind(post.encode_to_vec())
+        .execute(&mut *tx)
+        .await?;
+        if let Some(request) = request {
+            idempotency::record(
+                &mut tx,
+                request.method,
+                &request.request_id,
+                &request.fingerprint,
+                &post,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(post)
+    }
+
+    /// One post by id.
+    pub async fn get_post(&self, id: &str) -> Result<Option<Post>> {
+        let row = sqlx::query("SELECT body FROM posts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// Many posts by id, in one query.
+    pub async fn get_posts(&self, ids: &HashSet<&str>) -> Result<HashMap<String, Post>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut query = QueryBuilder::new("SELECT id, body FROM posts WHERE id IN (");
+        let list = query.args(ids.iter().copied());
+        query.push(&list).push(")");
+        let rows = query.build().fetch_all(&self.db.pool).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, decode(row)?)))
+            .collect()
+    }
+
+    /// A page of posts ordered by id.
+    pub async fn list_posts(
+        &self,
+        filter: &PostFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Post>> {
+        let mut query = QueryBuilder::new("SELECT body FROM posts WHERE 1 = 1");
+        if !filter.organization_id.is_empty() {
+            let organization = query.arg(filter.organization_id.as_str());
+            query.push(&format!(" AND organization_id = {organization}"));
+        }
+        if filter.post_class != 0 {
+            let class = query.arg(i64::from(filter.post_class));
+            query.push(&format!(" AND post_class = {class}"));
+        }
+        if !filter.country.is_empty() {
+            let country = query.arg(filter.country.as_str());
+            query.push(&format!(" AND country = {country}"));
+        }
+        if let Some(after) = after {
+            let after = query.arg(after);
+            query.push(&format!(" AND id > {after}"));
+        }
+        let limit = query.arg(limit as i64);
+        query.push(&format!(" ORDER BY id LIMIT {limit}"));
+        let rows = query.build().fetch_all(&self.db.pool).await?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// Records a tenure of `actor_id`; the actor must exist (else NOT_FOUND), and so must the
+    /// post and the actor it was held on behalf of (else field violations).
+    pub async fn create_tenure(
+        &self,
+        actor_id: &str,
+        id: &str,
+        valid: ValidTenure,
+        request: Option<&RequestKey>,
+    ) -> Result<Tenure> {
+        let outcome = self.try_create_tenure(actor_id, id, valid, request).await;
+        self.settle_create(outcome, request, format!("actors/{actor_id}/tenures/{id}"))
+            .await
+    }
+
+    async fn try_create_tenure(
+        &self,
+        actor_id: &str,
+        id: &str,
+        valid: ValidTenure,
+        request: Option<&RequestKey>,
+    ) -> Result<Tenure> {
+        let mut tx = self.db.begin_write().await?;
+        if let Some(replayed) = replay(&mut tx, request).await? {
+            return Ok(replayed);
+        }
+        if !exists(&mut tx, "SELECT 1 FROM actors WHERE id = $1", &[actor_id]).await? {
+            return Err(Error::NotFound(format!("actors/{actor_id}")));
+        }
+        let name = format!("actors/{actor_id}/tenures/{id}");
+        if exists(
+            &mut tx,
+            "SELECT 1 FROM tenures WHERE actor_id = $1 AND id = $2",
+            &[actor_id, id],
+        )
+        .await?
+        {
+            return Err(Error::AlreadyExists {
+                name,
+                detail: String::new(),
+            });
+        }
+        let mut violations = Violations::default();
+        if !exists(
+            &mut tx,
+            "SELECT 1 FROM posts WHERE id = $1",
+            &[&valid.post_id],
+        )
+        .await?
+        {
+            violations.add(
+                "tenure.post",
+                format!("posts/{} does not exist", valid.post_id),
+            );
+        }
+        check_actor_exists(
+            &mut tx,
+            &mut violations,
+            "tenure.on_behalf_of",
+            &valid.on_behalf_of_id,
+        )
+        .await?;
+        violations.into_result()?;
+
+        let now = now_micros();
+        let mut tenure = valid.tenure;
+        tenure.name = name;
+        tenure.create_time = Some(timestamp_from_micros(now));
+        tenure.etag = etag(1);
+        sqlx::query(
+            "INSERT INTO tenures (actor_id, id, post_id, on_behalf_of_id, start_earliest, start_latest, end_earliest, \
+             end_latest, revision, create_time, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10)",
+        )
+        .bind(actor_id)
+        .bind(id)
+        .bind(valid.post_id.as_str())
+        .bind(valid.on_behalf_of_id.as_str())
+        .bind(valid.start.0)
+        .bind(valid.start.1)
+        .bind(valid.end.0)
+        .bind(valid.end.1)
+        .bind(now)
+        .bind(tenure.encode_to_vec())
+        .execute(&mut *tx)
+        .await?;
+        if let Some(request) = request {
+            idempotency::record(
+                &mut tx,
+                request.method,
+                &request.request_id,
+                &request.fingerprint,
+                &tenure,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(tenure)
+    }
+
+    /// One tenure.
+    pub async fn get_tenure(&self, actor_id: &str, id: &str) -> Result<Option<Tenure>> {
+        let row = sqlx::query("SELECT body FROM tenures WHERE actor_id = $1 AND id = $2")
+            .bind(actor_id)
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// A page of tenures, of one actor or all (`actor_id` None), ordered by start, actor, id.
+    /// Returns each tenure with its sort key.
+    pub async fn list_tenures(
+        &self,
+        actor_id: Option<&str>,
+        post_id: &str,
+        after: Option<(i64, &str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<StoredTenure>> {
+        let mut query = QueryBuilder::new(
+            "SELECT actor_id, post_id, start_earliest, start_latest, end_earliest, end_latest, body FROM tenures WHERE 1 = 1",
+        );
+        if let Some(actor_id) = actor_id {
+            let actor = query.arg(actor_id);
+            query.push(&format!(" AND actor_id = {actor}"));
+        }
+        if !post_id.is_empty() {
+            let post = query.arg(post_id);
+            query.push(&format!(" AND post_id = {post}"));
+        }
+        if let Some((start, actor, id)) = after {
+            let (start, actor, id) = (query.arg(start), query.arg(actor), query.arg(id));
+            query.push(&format!(
+                " AND (start_earliest, actor_id, id) > ({start}, {actor}, {id})"
+            ));
+        }
+        let limit = query.arg(limit as i64);
+        query.push(&format!(
+            " ORDER BY start_earliest, actor_id, id LIMIT {limit}"
+        ));
+        let rows = query.build().fetch_all(&self.db.pool).await?;
+        rows.iter().map(stored_tenure).collect()
+    }
+
+    /// Every tenure of the given actors, in one query, ordered by start.
+    pub async fn tenures_of(&self, actor_ids: &HashSet<&str>) -> Result<Vec<StoredTenure>> {
+        if actor_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::new(
+            "SELECT actor_id, post_id, start_earliest, start_latest, end_earliest, end_latest, body FROM tenures WHERE actor_id IN (",
+        );
+        let list = query.args(actor_ids.iter().copied());
+        query
+            .push(&list)
+            .push(") ORDER BY start_earliest, actor_id, id");
+        let rows = query.build().fetch_all(&self.db.pool).await?;
+        rows.iter().map(stored_tenure).collect()
+    }
+
+    /// Which of the given actor ids exist, in one query.
+    pub async fn existing_actor_ids(&self, ids: &HashSet<&str>) -> Result<HashSet<String>> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let mut query = QueryBuilder::new("SELECT id FROM actors WHERE id IN (");
+        let list = query.args(ids.iter().copied());
+        query.push(&list).push(")");
+        let rows = query.build().fetch_all(&self.db.pool).await?;
+        rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
+    }
+}
+
+fn stored_tenure(row: &AnyRow) -> Result<StoredTenure> {
+    Ok(StoredTenure {
+        actor_id: row.try_get("actor_id")?,
+        post_id: row.try_get("post_id")?,
+        start: (row.try_get("start_earliest")?, row.try_get("start_latest")?),
+        end: (row.try_get("end_earliest")?, row.try_get("end_latest")?),
+        tenure: decode(row)?,
+    })
+}
+
+async fn replay<M: Message + Default>(
+    connection: &mut AnyConnection,
+    request: Option<&RequestKey>,
+) -> Result<Option<M>> {
+    let Some(request) = request else {
+        return Ok(None);
+    };
+    match idempotency::prior(
+        connection,
+        request.method,
+        &request.request_id,
+        &request.fingerprint,
+    )
+    .await?
+    {
+        Prior::None => Ok(None),
+        Prior::Replay(response) => Ok(Some(M::decode(response.as_slice())?)),
+        Prior::Conflict => Err(Error::RequestIdReused(request.request_id.clone())),
+    }
+}
+
+async fn exists(connection: &mut AnyConnection, sql: &str, args: &[&str]) -> Result<bool> {
+    let mut query = sqlx::query(sql);
+    for arg in args {
+        query = query.bind(*arg);
+    }
+    Ok(query.fetch_optional(&mut *connection).await?.is_some())
+}
+
+async fn check_actor_exists(
+    connection: &mut AnyConnection,
+    violations: &mut Violations,
+    field: &str,
+    id: &str,
+) -> Result<()> {
+    if !id.is_empty() && !exists(connection, "SELECT 1 FROM actors WHERE id = $1", &[id]).await? {
+        violations.add(field, format!("actors/{id} does not exist"));
+    }
+    Ok(())
+}
+
+/// The parent and affiliation must exist, and following parents from the new parent must never
+/// reach the actor itself.
+async fn check_actor_references(
+    connection: &mut AnyConnection,
+    id: &str,
+    references: &ActorReferences,
+) -> Result<()> {
+    let mut violations = Violations::default();
+    if references.parent_id == id {
+        violations.add("actor.parent", "must not be the actor itself");
+    } else if !references.parent_id.is_empty() {
+        let mut ancestor = references.parent_id.clone();
+        let mut depth = 0;
+        loop {
+            let row = sqlx::query("SELECT parent_id FROM actors WHERE id = $1")
+                .bind(ancestor.as_str())
+                .fetch_optional(&mut *connection)
+                .await?;
+            let Some(row) = row else {
+                if depth == 0 {
+                    violations.add("actor.parent", format!("actors/{ancestor} does not exist"));
+                }
+                break;
+            };
+            let next: String = row.try_get("parent_id")?;
+            depth += 1;
+            if next == id {
+                violations.add(
+                    "actor.parent",
+                    format!(
+                        "actors/{} would make a cycle of parents",
+                        references.parent_id
+                    ),
+                );
+                break;
+            }
+            if next.is_empty() || depth >= MAX_PARENT_DEPTH {
+                break;
+            }
+            ancestor = next;
+        }
+    }
+    if references.affiliation_id == id {
+        violations.add(
+            "actor.anonymous.affiliation",
+            "must not be the actor itself",
+        );
+    } else {
+        check_actor_exists(
+            connection,
+            &mut violations,
+            "actor.anonymous.affiliation",
+            &references.affiliation_id,
+        )
+        .await?;
+    }
+    violations.into_result()?;
+    Ok(())
+}
+
+async fn check_external_ids_free(
+    connection: &mut AnyConnection,
+    id: &str,
+    actor: &Actor,
+) -> Result<()> {
+    for external in &actor.external_ids {
+        let row = sqlx::query("SELECT actor_id FROM actor_external_ids WHERE scheme = $1 AND value = $2 AND actor_id <> $3")
+            .bind(i64::from(external.scheme))
+            .bind(external.value.as_str())
+            .bind(id)
+            .fetch_optional(&mut *connection)
+            .await?;
+        if let Some(row) = row {
+            let owner: String = row.try_get("actor_id")?;
+            let scheme = chancery_proto::common::v1::ExternalIdScheme::try_from(external.scheme)
+                .map(|s| s.as_str_name())
+                .unwrap_or("EXTERNAL_ID_SCHEME_UNSPECIFIED");
+            return Err(Error::AlreadyExists {
+                name: format!("external id {scheme} {}", external.value),
+                detail: format!(": it belongs to actors/{owner}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn insert_external_ids(
+    connection: &mut AnyConnection,
+    id: &str,
+    actor: &Actor,
+) -> Result<()> {
+    for external in &actor.external_ids {
+        sqlx::query("INSERT INTO actor_external_ids (scheme, value, actor_id) VALUES ($1, $2, $3)")
+            .bind(i64::from(external.scheme))
+            .bind(external.value.as_str())
+            .bind(id)
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(())
+}
