@@ -1,1 +1,9 @@
-fn main() {}
+//! `chancery`: run the whole suite in one process (`chancery up`) and drive it.
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    chancery_cli::run(&args).await
+}

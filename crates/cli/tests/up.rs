@@ -1,0 +1,116 @@
+//! `chancery up` as a person runs it: the real binary, real ports, the real grpcurl, a signal to
+//! stop it, and the data still there when it starts again.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chancery_proto::actors::v1::actor_service_client::ActorServiceClient;
+use chancery_proto::actors::v1::{Actor, ActorKind, CreateActorRequest, GetActorRequest};
+use chancery_testkit::{TempDir, connect, grpcurl};
+
+/// Starts `chancery up` on free ports; returns the process and the actors address it printed.
+fn start(data_dir: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chancery"))
+        .args(["up", "--port-base", "0", "--data-dir"])
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start chancery up");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("a line").expect("readable");
+    let mut words = first.split_whitespace();
+    assert_eq!(words.next(), Some("actors"), "{first}");
+    let addr = words.next().expect("address").to_owned();
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
+fn terminate(mut child: Child) -> std::process::ExitStatus {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "chancery up did not stop within 30s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_serves_actors_and_keeps_data_across_restarts() {
+    let data = TempDir::new("up").unwrap();
+    let (child, addr) = start(data.path());
+
+    let listed = Command::new(grpcurl())
+        .args(["-plaintext", &addr, "list"])
+        .output()
+        .expect("run grpcurl");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    for service in [
+        "chancery.actors.v1.ActorService",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ] {
+        assert!(
+            listed.lines().any(|l| l == service),
+            "{service} missing from:\n{listed}"
+        );
+    }
+
+    let mut client = ActorServiceClient::new(connect(addr.parse().unwrap()).await);
+    let actor = Actor {
+        kind: ActorKind::State as i32,
+        display_name: "France".into(),
+        country: "FRA".into(),
+        ..Default::default()
+    };
+    client
+        .create_actor(CreateActorRequest {
+            actor: Some(actor),
+            actor_id: "france".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    drop(client);
+    assert!(terminate(child).success(), "a clean exit after SIGTERM");
+    assert!(data.path().join("actors.db").exists());
+
+    let (child, addr) = start(data.path());
+    let mut client = ActorServiceClient::new(connect(addr.parse().unwrap()).await);
+    let france = client
+        .get_actor(GetActorRequest {
+            name: "actors/france".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(france.display_name, "France");
+    drop(client);
+    assert!(terminate(child).success());
+}
+
+#[test]
+fn bad_arguments_exit_64_with_usage() {
+    let output = Command::new(env!("CARGO_BIN_EXE_chancery"))
+        .args(["up", "--port-base", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--port-base") && stderr.contains("Usage: chancery"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,107 @@
+//! The actors service explored the way a person would: the real grpcurl 1.8.6 (which speaks only
+//! the v1alpha reflection protocol) against a running server. grpcurl runs as a blocking child
+//! process, so the server needs runtime threads of its own: hence the multi-threaded runtime.
+
+use std::process::{Command, Output};
+
+use chancery_testkit::{Service, TestServer, grpcurl, spawn};
+
+/// `grpcurl -plaintext [-d DATA] ADDRESS WORDS…`.
+fn run(server: &TestServer, data: Option<&str>, words: &[&str]) -> Output {
+    let mut command = Command::new(grpcurl());
+    command.arg("-plaintext");
+    if let Some(data) = data {
+        command.args(["-d", data]);
+    }
+    command
+        .arg(server.target())
+        .args(words)
+        .output()
+        .expect("run grpcurl")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "grpcurl failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpcurl_lists_describes_creates_and_gets() {
+    let server = spawn(Service::Actors).await;
+
+    let listed = stdout(&run(&server, None, &["list"]));
+    let services: Vec<&str> = listed.lines().collect();
+    assert!(
+        services.contains(&"chancery.actors.v1.ActorService"),
+        "{listed}"
+    );
+    assert!(services.contains(&"grpc.health.v1.Health"), "{listed}");
+    assert!(
+        services.contains(&"grpc.reflection.v1alpha.ServerReflection"),
+        "{listed}"
+    );
+
+    let described = stdout(&run(
+        &server,
+        None,
+        &["describe", "chancery.actors.v1.ActorService"],
+    ));
+    assert!(described.contains("rpc ResolveOffices"), "{described}");
+    assert!(
+        described.contains("Answers, for each (actor, date) asked, which offices"),
+        "comments are shown:\n{described}"
+    );
+    let message = stdout(&run(
+        &server,
+        None,
+        &["describe", "chancery.actors.v1.Actor"],
+    ));
+    assert!(
+        message.contains("Resource name, `actors/{actor_id}`"),
+        "{message}"
+    );
+
+    let created = stdout(&run(
+        &server,
+        Some(
+            r#"{"actor_id": "anne-claire-legendre", "actor": {"kind": "ACTOR_KIND_PERSON", "display_name": "Anne-Claire Legendre", "country": "FRA"}}"#,
+        ),
+        &["chancery.actors.v1.ActorService/CreateActor"],
+    ));
+    let created: serde_json::Value = serde_json::from_str(&created).expect("JSON output");
+    assert_eq!(created["name"], "actors/anne-claire-legendre");
+    assert_eq!(created["kind"], "ACTOR_KIND_PERSON");
+
+    let fetched = stdout(&run(
+        &server,
+        Some(r#"{"name": "actors/anne-claire-legendre"}"#),
+        &["chancery.actors.v1.ActorService/GetActor"],
+    ));
+    let fetched: serde_json::Value = serde_json::from_str(&fetched).expect("JSON output");
+    assert_eq!(fetched["displayName"], "Anne-Claire Legendre");
+    assert_eq!(fetched["etag"], "1");
+
+    let rejected = run(
+        &server,
+        Some(r#"{"actor": {}}"#),
+        &["chancery.actors.v1.ActorService/CreateActor"],
+    );
+    assert!(!rejected.status.success());
+    let error = String::from_utf8_lossy(&rejected.stderr);
+    assert!(error.contains("Code: InvalidArgument"), "{error}");
+    assert!(
+        error.contains("actor.kind") && error.contains("actor.display_name"),
+        "{error}"
+    );
+
+    let health = stdout(&run(
+        &server,
+        Some(r#"{"service": "chancery.actors.v1.ActorService"}"#),
+        &["grpc.health.v1.Health/Check"],
+    ));
+    assert!(health.contains("SERVING"), "{health}");
+}
