@@ -16,8 +16,12 @@ struct Step {
 
 fn walkthrough() -> Vec<Step> {
     let readme = include_str!("../../README.md");
-    let start = readme.find("<!-- walkthrough:start -->").expect("walkthrough start marker");
-    let end = readme.find("<!-- walkthrough:end -->").expect("walkthrough end marker");
+    let start = readme
+        .find("<!-- walkthrough:start -->")
+        .expect("walkthrough start marker");
+    let end = readme
+        .find("<!-- walkthrough:end -->")
+        .expect("walkthrough end marker");
     let mut steps = Vec::new();
     let (mut expect, mut fails) = (None, None);
     let mut pending = String::new();
@@ -38,7 +42,11 @@ fn walkthrough() -> Vec<Step> {
             pending.push_str(line.trim_end_matches('\\'));
             pending.push(' ');
             if !line.ends_with('\\') {
-                steps.push(Step { command: std::mem::take(&mut pending), expect: expect.take(), fails: fails.take() });
+                steps.push(Step {
+                    command: std::mem::take(&mut pending),
+                    expect: expect.take(),
+                    fails: fails.take(),
+                });
             }
         }
     }
@@ -49,25 +57,49 @@ fn walkthrough() -> Vec<Step> {
 async fn the_readme_walkthrough_works_as_written() {
     let server = spawn(Service::Actors).await;
     let steps = walkthrough();
-    assert!(steps.len() >= 10, "the walkthrough has its commands ({})", steps.len());
+    assert!(
+        steps.len() >= 10,
+        "the walkthrough has its commands ({})",
+        steps.len()
+    );
     for step in steps {
         let command = step
             .command
             .replacen("grpcurl", &grpcurl().display().to_string(), 1)
             .replace("127.0.0.1:50052", &server.target());
-        let output = Command::new("sh").arg("-c").arg(&command).output().expect("run sh");
-        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg(&command)
+            .output()
+            .expect("run sh");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
         match &step.fails {
-            None => assert!(output.status.success(), "`{}` failed:\n{text}", step.command),
+            None => assert!(
+                output.status.success(),
+                "`{}` failed:\n{text}",
+                step.command
+            ),
             Some(words) => {
                 assert!(!output.status.success(), "`{}` should fail", step.command);
                 for word in words {
-                    assert!(text.contains(word.as_str()), "`{}`: {word} missing from\n{text}", step.command);
+                    assert!(
+                        text.contains(word.as_str()),
+                        "`{}`: {word} missing from\n{text}",
+                        step.command
+                    );
                 }
             }
         }
         if let Some(expected) = &step.expect {
-            assert!(text.contains(expected.as_str()), "`{}`: {expected} missing from\n{text}", step.command);
+            assert!(
+                text.contains(expected.as_str()),
+                "`{}`: {expected} missing from\n{text}",
+                step.command
+            );
         }
     }
 }

@@ -183,6 +183,103 @@ mod tests {
         }
     }
 
+    type Response = http::Response<tonic::body::Body>;
+
+    /// An RPC that takes `delay` to answer OK.
+    fn slow(
+        delay: Duration,
+    ) -> impl Service<
+        http::Request<()>,
+        Response = Response,
+        Error = std::convert::Infallible,
+        Future = impl Send,
+    > + Clone
+    + Send
+    + 'static {
+        tower::service_fn(move |_request: http::Request<()>| async move {
+            tokio::time::sleep(delay).await;
+            Ok::<_, std::convert::Infallible>(http::Response::new(tonic::body::Body::empty()))
+        })
+    }
+
+    fn rpc(path: &str) -> http::Request<()> {
+        http::Request::builder().uri(path).body(()).unwrap()
+    }
+
+    fn grpc_status(response: &Response) -> Option<Code> {
+        response
+            .headers()
+            .get("grpc-status")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<i32>().ok())
+            .map(Code::from)
+    }
+
+    #[tokio::test]
+    async fn beyond_the_limit_requests_are_shed_at_once_but_probes_pass() {
+        let layer = AdmissionLayer::new(1, Duration::from_secs(5));
+        let mut service = layer.layer(slow(Duration::from_millis(300)));
+        let first = service.call(rpc("/chancery.actors.v1.ActorService/GetActor"));
+        let first = tokio::spawn(first);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+
+        let started = Instant::now();
+        let shed = service
+            .call(rpc("/chancery.actors.v1.ActorService/GetActor"))
+            .await
+            .unwrap();
+        assert_eq!(grpc_status(&shed), Some(Code::ResourceExhausted));
+        assert!(
+            started.elapsed() < Duration::from_millis(100),
+            "shed without waiting"
+        );
+
+        let probe = service
+            .call(rpc("/grpc.health.v1.Health/Check"))
+            .await
+            .unwrap();
+        assert_eq!(
+            grpc_status(&probe),
+            None,
+            "a probe is served even at the limit"
+        );
+
+        let first = first.await.unwrap().unwrap();
+        assert_eq!(grpc_status(&first), None, "the admitted request completes");
+        let after = service
+            .call(rpc("/chancery.actors.v1.ActorService/GetActor"))
+            .await
+            .unwrap();
+        assert_eq!(grpc_status(&after), None, "the permit came back");
+    }
+
+    #[tokio::test]
+    async fn deadlines_end_slow_requests_with_deadline_exceeded() {
+        let mut service =
+            AdmissionLayer::new(8, Duration::from_millis(100)).layer(slow(Duration::from_secs(5)));
+        let started = Instant::now();
+        let response = service
+            .call(rpc("/chancery.actors.v1.ActorService/ListActors"))
+            .await
+            .unwrap();
+        assert_eq!(grpc_status(&response), Some(Code::DeadlineExceeded));
+        assert!(started.elapsed() < Duration::from_secs(1));
+
+        let mut service =
+            AdmissionLayer::new(8, Duration::from_secs(30)).layer(slow(Duration::from_secs(5)));
+        let mut request = rpc("/chancery.actors.v1.ActorService/ListActors");
+        request
+            .headers_mut()
+            .insert("grpc-timeout", http::HeaderValue::from_static("50m"));
+        let started = Instant::now();
+        let response = service.call(request).await.unwrap();
+        assert_eq!(grpc_status(&response), Some(Code::DeadlineExceeded));
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the client's shorter deadline wins"
+        );
+    }
+
     #[test]
     fn health_and_reflection_are_never_shed() {
         assert!(is_exempt("/grpc.health.v1.Health/Check"));
