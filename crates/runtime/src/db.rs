@@ -163,6 +163,54 @@ impl QueryBuilder {
     }
 }
 
+/// Decodes the `body` column of a row: every store keeps each resource whole, as the encoded
+/// message it serves.
+pub fn decode_body<M: prost::Message + Default>(
+    row: &sqlx::any::AnyRow,
+) -> Result<M, crate::errors::Error> {
+    use sqlx::Row;
+    let body: Vec<u8> = row.try_get("body")?;
+    Ok(M::decode(body.as_slice())?)
+}
+
+/// Reads the resource with `id` from `table` (which has `id` and `body` columns).
+pub async fn fetch_body<M: prost::Message + Default>(
+    pool: &AnyPool,
+    table: &str,
+    id: &str,
+) -> Result<Option<M>, crate::errors::Error> {
+    let row = sqlx::query(&format!("SELECT body FROM {table} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(decode_body).transpose()
+}
+
+/// Reads many resources of `table` by id in one query; missing ids are absent from the map.
+pub async fn fetch_bodies<M: prost::Message + Default>(
+    pool: &AnyPool,
+    table: &str,
+    ids: impl IntoIterator<Item = &str>,
+) -> Result<std::collections::HashMap<String, M>, crate::errors::Error> {
+    use sqlx::Row;
+    let unique: std::collections::BTreeSet<&str> = ids.into_iter().collect();
+    if unique.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut query = QueryBuilder::new(&format!("SELECT id, body FROM {table} WHERE id IN ("));
+    let list = query.args(unique);
+    query.push(&list).push(")");
+    let rows = query.build().fetch_all(pool).await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("id")?, decode_body(row)?)))
+        .collect()
+}
+
+/// The etag of a stored revision.
+pub fn etag(revision: i64) -> String {
+    revision.to_string()
+}
+
 /// `$first, $first+1, …` for `count` parameters, to build `IN (…)` lists.
 pub fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)

@@ -1,7 +1,8 @@
 //! Rich gRPC errors: the canonical code, a message a person can act on, a `google.rpc.ErrorInfo`
 //! with a machine-readable reason, and for bad requests one `google.rpc.BadRequest` field
-//! violation per problem. Each service has its own error enum; its single `From<Error> for
-//! Status` builds the status with these functions, so every service answers alike.
+//! violation per problem. [`Error`] is the one error type of every service's handlers and
+//! stores; its single `From<Error> for Status` builds the status with these functions, so every
+//! service answers alike.
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
@@ -181,6 +182,131 @@ pub fn internal() -> Status {
         "INTERNAL",
         ErrorDetails::new(),
     )
+}
+
+/// Everything a Chancery RPC can fail with. Each variant maps to one canonical code in the single
+/// `From<Error> for Status` below, so every service answers alike.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed or names things that do not exist.
+    #[error("invalid request: {0}")]
+    Invalid(Violations),
+    /// The resource does not exist.
+    #[error("{0} does not exist")]
+    NotFound(String),
+    /// The id is taken, or an external id belongs to another actor.
+    #[error("{name} already exists{detail}")]
+    AlreadyExists {
+        /// The resource (or external id) that conflicts.
+        name: String,
+        /// More about the conflict, starting with a separator.
+        detail: String,
+    },
+    /// The caller's etag is stale.
+    #[error("{0} was changed since its etag was read")]
+    EtagMismatch(String),
+    /// A request id came back with a different request.
+    #[error("request_id {0} was already used for a different request")]
+    RequestIdReused(String),
+    /// The resource is referenced and cannot be deleted.
+    #[error("{name} is still referenced by {by}")]
+    InUse {
+        /// The resource that cannot be deleted.
+        name: String,
+        /// What refers to it.
+        by: String,
+    },
+    /// A unique constraint refused a write that raced with another; stores turn it into
+    /// [`Error::AlreadyExists`] or a replayed response.
+    #[error("unique constraint violated: {0}")]
+    Duplicate(String),
+    /// The service's database cannot be reached.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
+    /// Another service this one depends on cannot be reached, or did not answer in time.
+    #[error("{service} unavailable: {cause}")]
+    DependencyUnavailable {
+        /// The service, such as `the actors service`.
+        service: String,
+        /// What went wrong, for the log.
+        cause: String,
+    },
+    /// Several resources of a batch do not exist; each is named by its request field.
+    #[error("not found: {}", names.join(", "))]
+    NotFoundMany {
+        /// The resource names.
+        names: Vec<String>,
+        /// One violation per missing name, on its request field.
+        violations: Violations,
+    },
+    /// Anything else: a bug or a corrupt row.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Shorthand for results of RPC handlers and stores.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        if crate::db::is_unique_violation(&error) {
+            Error::Duplicate(error.to_string())
+        } else if crate::db::is_unavailable(&error) {
+            Error::Unavailable(error)
+        } else {
+            Error::Internal(format!("database: {error}"))
+        }
+    }
+}
+
+impl From<prost::DecodeError> for Error {
+    fn from(error: prost::DecodeError) -> Self {
+        Error::Internal(format!("stored message does not decode: {error}"))
+    }
+}
+
+impl From<Violations> for Error {
+    fn from(violations: Violations) -> Self {
+        Error::Invalid(violations)
+    }
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Invalid(violations) => invalid_argument(&violations),
+            Error::NotFound(name) => not_found(&name),
+            Error::NotFoundMany { names, violations } => not_found_many(&names, &violations),
+            Error::AlreadyExists { name, detail } => already_exists(&name, &detail),
+            Error::EtagMismatch(name) => etag_mismatch(&name),
+            Error::RequestIdReused(request_id) => failed_precondition(
+                "REQUEST_ID_REUSED",
+                format!(
+                    "request_id {request_id:?} was already used for a different request; use a new request_id for a new request"
+                ),
+            ),
+            Error::InUse { name, by } => failed_precondition(
+                "RESOURCE_IN_USE",
+                format!("{name} cannot be deleted while {by} refers to it"),
+            ),
+            Error::Duplicate(cause) => {
+                tracing::info!(error = %cause, "write lost a race on a unique key");
+                already_exists("the resource", ": a concurrent write created it first")
+            }
+            Error::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                unavailable("the database")
+            }
+            Error::DependencyUnavailable { service, cause } => {
+                tracing::warn!(%service, %cause, "dependency unavailable");
+                unavailable(&service)
+            }
+            Error::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                internal()
+            }
+        }
+    }
 }
 
 #[cfg(test)]

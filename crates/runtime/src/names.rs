@@ -1,6 +1,6 @@
 //! Resource names (`actors/emmanuel-macron`), the syntax of ids, generated ids, and request ids.
 
-use crate::errors::Violations;
+use crate::errors::{Error, Violations};
 
 /// Longest id a client may choose (AIP-122: 63 characters).
 pub const MAX_ID_LEN: usize = 63;
@@ -94,6 +94,63 @@ pub fn check_optional<'a>(
     } else {
         check(violations, field, name, collection)
     }
+}
+
+/// The last segment of a resource name: `tass` for `actors/tass`.
+pub fn id_of(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or_default()
+}
+
+/// Checks the `names` of a batch get: at most `max`, each a valid name of `collection`. Returns
+/// the ids, one per name, in order (empty when any name is malformed).
+pub fn check_batch<'a>(
+    violations: &mut Violations,
+    names: &'a [String],
+    collection: &str,
+    max: usize,
+) -> Vec<&'a str> {
+    if names.len() > max {
+        violations.add(
+            "names",
+            format!("must have at most {max} entries (got {})", names.len()),
+        );
+        return Vec::new();
+    }
+    names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| check(violations, &format!("names[{i}]"), name, collection))
+        .collect()
+}
+
+/// Answers a batch get from what the store `found` (by id): the resources in request order,
+/// and the names that do not exist. Without `allow_missing`, any missing name fails the whole
+/// call with [`Error::NotFoundMany`], each missing name reported on its request field.
+pub fn assemble_batch<T: Clone>(
+    names: &[String],
+    ids: &[&str],
+    found: &std::collections::HashMap<String, T>,
+    allow_missing: bool,
+) -> Result<(Vec<T>, Vec<String>), Error> {
+    let mut resources = Vec::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    let mut violations = Violations::default();
+    for (i, (name, id)) in names.iter().zip(ids).enumerate() {
+        match found.get(*id) {
+            Some(resource) => resources.push(resource.clone()),
+            None => {
+                violations.add(format!("names[{i}]"), format!("{name} does not exist"));
+                missing.push(name.clone());
+            }
+        }
+    }
+    if !allow_missing && !missing.is_empty() {
+        return Err(Error::NotFoundMany {
+            names: missing,
+            violations,
+        });
+    }
+    Ok((resources, missing))
 }
 
 #[cfg(test)]

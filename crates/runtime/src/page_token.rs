@@ -152,6 +152,26 @@ pub fn read_page_request(
     (size, cursor)
 }
 
+/// Cuts a page from `items`, which were fetched with one row more than `size`: the extra row
+/// proves there is a next page, whose token carries `cursor` of the page's last item.
+pub fn page<T>(
+    mut items: Vec<T>,
+    size: usize,
+    cursor: impl Fn(&T) -> Vec<String>,
+    query: &QueryFingerprint,
+) -> (Vec<T>, String) {
+    if items.len() <= size {
+        return (items, String::new());
+    }
+    items.truncate(size);
+    let token = items.last().map_or_else(String::new, |last| {
+        let key = cursor(last);
+        let parts: Vec<&str> = key.iter().map(String::as_str).collect();
+        encode(query, &parts)
+    });
+    (items, token)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,13 +13,15 @@ use chancery_proto::actors::v1::{
     ResolveOfficesRequest, ResolveOfficesResponse, Tenure,
 };
 use chancery_runtime::errors::Violations;
-use chancery_runtime::page_token::{self, QueryFingerprint};
-use chancery_runtime::{fuzzy_date, idempotency, names, text};
+use chancery_runtime::idempotency::request_key;
+use chancery_runtime::names::id_of;
+use chancery_runtime::page_token::{self, QueryFingerprint, page};
+use chancery_runtime::{fuzzy_date, names, text};
 use tonic::{Request, Response, Status};
 
 use crate::domain::{self, MAX_BATCH};
 use crate::error::{Error, Result};
-use crate::store::{ActorFilter, PostFilter, RequestKey, Store};
+use crate::store::{ActorFilter, PostFilter, Store};
 
 /// The actors service, serving one store.
 #[derive(Debug, Clone)]
@@ -32,39 +34,6 @@ impl ActorApi {
     pub fn new(store: Store) -> Self {
         Self { store }
     }
-}
-
-fn request_key(
-    method: &'static str,
-    request_id: &str,
-    request: &impl prost::Message,
-) -> Option<RequestKey> {
-    (!request_id.is_empty()).then(|| RequestKey {
-        method,
-        request_id: request_id.to_owned(),
-        fingerprint: idempotency::fingerprint(request),
-    })
-}
-
-/// A page of `items` fetched with one extra row: the extra one proves there is a next page.
-fn page<T>(
-    mut items: Vec<T>,
-    size: usize,
-    cursor: impl Fn(&T) -> Vec<String>,
-    query: &QueryFingerprint,
-) -> (Vec<T>, String) {
-    if items.len() > size {
-        items.truncate(size);
-        let last = cursor(items.last().expect("a page of at least one item"));
-        let parts: Vec<&str> = last.iter().map(String::as_str).collect();
-        (items, page_token::encode(query, &parts))
-    } else {
-        (items, String::new())
-    }
-}
-
-fn id_of(name: &str) -> String {
-    name.rsplit('/').next().unwrap_or_default().to_owned()
 }
 
 fn check_kind_filter<E: TryFrom<i32>>(violations: &mut Violations, field: &str, value: i32) {
@@ -101,45 +70,15 @@ impl ActorService for ActorApi {
     ) -> Result<Response<BatchGetActorsResponse>, Status> {
         let request = request.into_inner();
         let mut violations = Violations::default();
-        if request.names.len() > MAX_BATCH {
-            violations.add(
-                "names",
-                format!(
-                    "must have at most {MAX_BATCH} entries (got {})",
-                    request.names.len()
-                ),
-            );
-        }
-        let ids: Vec<&str> = request
-            .names
-            .iter()
-            .enumerate()
-            .take(MAX_BATCH)
-            .filter_map(|(i, name)| {
-                names::check(&mut violations, &format!("names[{i}]"), name, "actors")
-            })
-            .collect();
+        let ids = names::check_batch(&mut violations, &request.names, "actors", MAX_BATCH);
         violations.into_result().map_err(Error::from)?;
         let found = self.store.get_actors(&ids).await?;
-        let mut response = BatchGetActorsResponse::default();
-        for (name, id) in request.names.iter().zip(&ids) {
-            match found.get(*id) {
-                Some(actor) => response.actors.push(actor.clone()),
-                None => response.missing_names.push(name.clone()),
-            }
-        }
-        if !request.allow_missing && !response.missing_names.is_empty() {
-            let mut violations = Violations::default();
-            for (i, name) in request.names.iter().enumerate() {
-                if response.missing_names.contains(name) {
-                    violations.add(format!("names[{i}]"), format!("{name} does not exist"));
-                }
-            }
-            return Err(chancery_runtime::errors::not_found_many(
-                &response.missing_names,
-                &violations,
-            ));
-        }
+        let (actors, missing_names) =
+            names::assemble_batch(&request.names, &ids, &found, request.allow_missing)?;
+        let response = BatchGetActorsResponse {
+            actors,
+            missing_names,
+        };
         Ok(Response::new(response))
     }
 
@@ -183,7 +122,8 @@ impl ActorService for ActorApi {
         violations.into_result().map_err(Error::from)?;
         let after = cursor.as_ref().and_then(|c| c.first()).map(String::as_str);
         let actors = self.store.list_actors(&filter, after, size + 1).await?;
-        let (actors, next_page_token) = page(actors, size, |a| vec![id_of(&a.name)], &query);
+        let (actors, next_page_token) =
+            page(actors, size, |a| vec![id_of(&a.name).to_owned()], &query);
         Ok(Response::new(ListActorsResponse {
             actors,
             next_page_token,
@@ -361,7 +301,8 @@ impl ActorService for ActorApi {
         violations.into_result().map_err(Error::from)?;
         let after = cursor.as_ref().and_then(|c| c.first()).map(String::as_str);
         let posts = self.store.list_posts(&filter, after, size + 1).await?;
-        let (posts, next_page_token) = page(posts, size, |p| vec![id_of(&p.name)], &query);
+        let (posts, next_page_token) =
+            page(posts, size, |p| vec![id_of(&p.name).to_owned()], &query);
         Ok(Response::new(ListPostsResponse {
             posts,
             next_page_token,
@@ -479,7 +420,7 @@ impl ActorService for ActorApi {
                 vec![
                     t.start.0.to_string(),
                     t.actor_id.clone(),
-                    id_of(&t.tenure.name),
+                    id_of(&t.tenure.name).to_owned(),
                 ]
             },
             &query,

@@ -8,9 +8,11 @@
 use std::collections::{HashMap, HashSet};
 
 use chancery_proto::actors::v1::{Actor, Post, Tenure};
-use chancery_runtime::db::{Database, QueryBuilder, escape_like};
+use chancery_runtime::db::{
+    Database, QueryBuilder, decode_body as decode, escape_like, etag, fetch_bodies, fetch_body,
+};
 use chancery_runtime::errors::Violations;
-use chancery_runtime::idempotency::{self, Prior};
+use chancery_runtime::idempotency::{RequestKey, record_response, replay, settle_create};
 use chancery_runtime::time::{now_micros, timestamp_from_micros};
 use prost::Message;
 use sqlx::any::AnyRow;
@@ -21,17 +23,6 @@ use crate::error::{Error, Result};
 
 /// Longest chain of parents followed when looking for a cycle.
 const MAX_PARENT_DEPTH: usize = 64;
-
-/// The request id of a create, with the fingerprint of the request it came with.
-#[derive(Debug, Clone)]
-pub struct RequestKey {
-    /// The RPC, such as `CreateActor`.
-    pub method: &'static str,
-    /// The caller's request id.
-    pub request_id: String,
-    /// Fingerprint of the whole request.
-    pub fingerprint: String,
-}
 
 /// Filters of an actor listing; empty fields do not filter.
 #[derive(Debug, Clone, Default)]
@@ -72,16 +63,6 @@ pub struct StoredTenure {
     pub tenure: Tenure,
 }
 
-/// The etag of a revision.
-fn etag(revision: i64) -> String {
-    revision.to_string()
-}
-
-fn decode<M: Message + Default>(row: &AnyRow) -> Result<M> {
-    let body: Vec<u8> = row.try_get("body")?;
-    Ok(M::decode(body.as_slice())?)
-}
-
 /// The store of the actors service.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -96,26 +77,12 @@ impl Store {
 
     /// One actor by id.
     pub async fn get_actor(&self, id: &str) -> Result<Option<Actor>> {
-        let row = sqlx::query("SELECT body FROM actors WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.db.pool)
-            .await?;
-        row.as_ref().map(decode).transpose()
+        fetch_body(&self.db.pool, "actors", id).await
     }
 
     /// Many actors by id, in one query; missing ids are absent from the map.
     pub async fn get_actors(&self, ids: &[&str]) -> Result<HashMap<String, Actor>> {
-        let unique: HashSet<&str> = ids.iter().copied().collect();
-        if unique.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let mut query = QueryBuilder::new("SELECT id, body FROM actors WHERE id IN (");
-        let list = query.args(unique);
-        query.push(&list).push(")");
-        let rows = query.build().fetch_all(&self.db.pool).await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("id")?, decode(row)?)))
-            .collect()
+        fetch_bodies(&self.db.pool, "actors", ids.iter().copied()).await
     }
 
     /// A page of actors ordered by id, after `after`; at most `limit` of them.
@@ -162,8 +129,7 @@ impl Store {
         request: Option<&RequestKey>,
     ) -> Result<Actor> {
         let outcome = self.try_create_actor(id, actor, references, request).await;
-        self.settle_create(outcome, request, format!("actors/{id}"))
-            .await
+        settle_create(&self.db.pool, outcome, request, format!("actors/{id}")).await
     }
 
     async fn try_create_actor(
@@ -207,44 +173,9 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         insert_external_ids(&mut tx, id, &actor).await?;
-        if let Some(request) = request {
-            idempotency::record(
-                &mut tx,
-                request.method,
-                &request.request_id,
-                &request.fingerprint,
-                &actor,
-            )
-            .await?;
-        }
+        record_response(&mut tx, request, &actor).await?;
         tx.commit().await?;
         Ok(actor)
-    }
-
-    /// Turns a lost race into the right answer: when two creates with one request id ran at once
-    /// (PostgreSQL lets both start), the loser's unique violation becomes the winner's response;
-    /// any other unique violation means the id is taken.
-    async fn settle_create<M: Message + Default>(
-        &self,
-        outcome: Result<M>,
-        request: Option<&RequestKey>,
-        name: String,
-    ) -> Result<M> {
-        match outcome {
-            Err(Error::Duplicate(_)) => {
-                if let Some(request) = request {
-                    let mut connection = self.db.pool.acquire().await?;
-                    if let Some(replayed) = replay(&mut connection, Some(request)).await? {
-                        return Ok(replayed);
-                    }
-                }
-                Err(Error::AlreadyExists {
-                    name,
-                    detail: String::new(),
-                })
-            }
-            other => other,
-        }
     }
 
     /// Replaces an actor with `change(current)`, which merges and validates; then checks the
@@ -373,8 +304,7 @@ impl Store {
         let outcome = self
             .try_create_post(id, post, organization_id, request)
             .await;
-        self.settle_create(outcome, request, format!("posts/{id}"))
-            .await
+        settle_create(&self.db.pool, outcome, request, format!("posts/{id}")).await
     }
 
     async fn try_create_post(
@@ -420,41 +350,19 @@ impl Store {
         .bind(post.encode_to_vec())
         .execute(&mut *tx)
         .await?;
-        if let Some(request) = request {
-            idempotency::record(
-                &mut tx,
-                request.method,
-                &request.request_id,
-                &request.fingerprint,
-                &post,
-            )
-            .await?;
-        }
+        record_response(&mut tx, request, &post).await?;
         tx.commit().await?;
         Ok(post)
     }
 
     /// One post by id.
     pub async fn get_post(&self, id: &str) -> Result<Option<Post>> {
-        let row = sqlx::query("SELECT body FROM posts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.db.pool)
-            .await?;
-        row.as_ref().map(decode).transpose()
+        fetch_body(&self.db.pool, "posts", id).await
     }
 
     /// Many posts by id, in one query.
     pub async fn get_posts(&self, ids: &HashSet<&str>) -> Result<HashMap<String, Post>> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let mut query = QueryBuilder::new("SELECT id, body FROM posts WHERE id IN (");
-        let list = query.args(ids.iter().copied());
-        query.push(&list).push(")");
-        let rows = query.build().fetch_all(&self.db.pool).await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("id")?, decode(row)?)))
-            .collect()
+        fetch_bodies(&self.db.pool, "posts", ids.iter().copied()).await
     }
 
     /// A page of posts ordered by id.
@@ -497,8 +405,13 @@ impl Store {
         request: Option<&RequestKey>,
     ) -> Result<Tenure> {
         let outcome = self.try_create_tenure(actor_id, id, valid, request).await;
-        self.settle_create(outcome, request, format!("actors/{actor_id}/tenures/{id}"))
-            .await
+        settle_create(
+            &self.db.pool,
+            outcome,
+            request,
+            format!("actors/{actor_id}/tenures/{id}"),
+        )
+        .await
     }
 
     async fn try_create_tenure(
@@ -571,16 +484,7 @@ impl Store {
         .bind(tenure.encode_to_vec())
         .execute(&mut *tx)
         .await?;
-        if let Some(request) = request {
-            idempotency::record(
-                &mut tx,
-                request.method,
-                &request.request_id,
-                &request.fingerprint,
-                &tenure,
-            )
-            .await?;
-        }
+        record_response(&mut tx, request, &tenure).await?;
         tx.commit().await?;
         Ok(tenure)
     }
@@ -666,27 +570,6 @@ fn stored_tenure(row: &AnyRow) -> Result<StoredTenure> {
         end: (row.try_get("end_earliest")?, row.try_get("end_latest")?),
         tenure: decode(row)?,
     })
-}
-
-async fn replay<M: Message + Default>(
-    connection: &mut AnyConnection,
-    request: Option<&RequestKey>,
-) -> Result<Option<M>> {
-    let Some(request) = request else {
-        return Ok(None);
-    };
-    match idempotency::prior(
-        connection,
-        request.method,
-        &request.request_id,
-        &request.fingerprint,
-    )
-    .await?
-    {
-        Prior::None => Ok(None),
-        Prior::Replay(response) => Ok(Some(M::decode(response.as_slice())?)),
-        Prior::Conflict => Err(Error::RequestIdReused(request.request_id.clone())),
-    }
 }
 
 async fn exists(connection: &mut AnyConnection, sql: &str, args: &[&str]) -> Result<bool> {
