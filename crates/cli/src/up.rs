@@ -1,18 +1,43 @@
-//! `chancery up`: every service in one process, each on its own port, sharing one shutdown.
-//! Stops on SIGTERM or Ctrl-C: every service turns NOT_SERVING and drains.
+//! `chancery up`: every service in one process, each on its own port, wired to each other as in
+//! production and sharing one shutdown. Stops on SIGTERM or Ctrl-C: every service turns
+//! NOT_SERVING and drains.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use chancery_runtime::backends::lazy_channel;
 use chancery_runtime::config::{Env, ServerConfig};
+use chancery_runtime::db::Database;
 use chancery_runtime::{shutdown, telemetry};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tonic::transport::Channel;
 
 use crate::args::UpOptions;
 
-/// Offset of each service's port from the base port (the gateway's, 50051).
-const ACTORS_OFFSET: u16 = 1;
+/// A service of the suite: its name and its port's offset from the base port (the gateway's).
+struct Member {
+    name: &'static str,
+    offset: u16,
+    grpc_service: &'static str,
+}
+
+const ACTORS: Member = Member {
+    name: "actors",
+    offset: 1,
+    grpc_service: chancery_actors::SERVICE_NAME,
+};
+const COMMUNICATIONS: Member = Member {
+    name: "communications",
+    offset: 2,
+    grpc_service: chancery_communications::SERVICE_NAME,
+};
+const STATEMENTS: Member = Member {
+    name: "statements",
+    offset: 3,
+    grpc_service: chancery_statements::SERVICE_NAME,
+};
 
 /// Runs the suite until a signal arrives.
 pub async fn run(options: UpOptions) -> ExitCode {
@@ -20,49 +45,83 @@ pub async fn run(options: UpOptions) -> ExitCode {
         .log_format()
         .unwrap_or_else(|error| chancery_runtime::config::exit_with(error));
     telemetry::init(log_format);
+    match start_and_wait(&options).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(problem) => {
+            eprintln!("chancery: {problem}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
-    let database_url = |service: &str| {
+async fn start_and_wait(options: &UpOptions) -> Result<(), String> {
+    let database_url = |member: &Member| {
         if options.in_memory {
             "sqlite::memory:".to_owned()
         } else {
             format!(
                 "sqlite://{}",
-                options.data_dir.join(format!("{service}.db")).display()
+                options
+                    .data_dir
+                    .join(format!("{}.db", member.name))
+                    .display()
             )
         }
     };
-    let port = |offset: u16| {
-        if options.port_base == 0 {
+    let bind = |member: &'static Member| async move {
+        let port = if options.port_base == 0 {
             0
         } else {
-            options.port_base + offset
-        }
+            options.port_base + member.offset
+        };
+        let addr = SocketAddr::new(options.host, port);
+        let listener = TcpListener::bind(addr).await.map_err(|error| {
+            format!("cannot listen on {addr} for {}: {error} (is another chancery running? try --port-base)", member.name)
+        })?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        println!("{:<15} {local}  {}", member.name, member.grpc_service);
+        Ok::<_, String>((listener, local))
+    };
+    let open = |member: &'static Member, opened: Result<Database, String>| {
+        opened.map_err(|error| format!("cannot open the {} database: {error}", member.name))
     };
 
-    let actors_db = match chancery_actors::open_database(&database_url("actors")).await {
-        Ok(db) => db,
-        Err(error) => {
-            tracing::error!(%error, "cannot open the actors database");
-            return ExitCode::FAILURE;
-        }
-    };
-    let actors_listener = match bind(SocketAddr::new(options.host, port(ACTORS_OFFSET))).await {
-        Ok(listener) => listener,
-        Err(code) => return code,
-    };
-    let actors_addr = actors_listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    println!("actors          {actors_addr}  chancery.actors.v1.ActorService");
+    let (actors_listener, actors_addr) = bind(&ACTORS).await?;
+    let (communications_listener, communications_addr) = bind(&COMMUNICATIONS).await?;
+    let (statements_listener, _) = bind(&STATEMENTS).await?;
     println!(
-        "data            {}",
+        "{:<15} {}",
+        "data",
         if options.in_memory {
             "in memory (lost at exit)".to_owned()
         } else {
             options.data_dir.display().to_string()
         }
     );
+    let actors_db = open(
+        &ACTORS,
+        chancery_actors::open_database(&database_url(&ACTORS))
+            .await
+            .map_err(|e| e.to_string()),
+    )?;
+    let communications_db = open(
+        &COMMUNICATIONS,
+        chancery_communications::open_database(&database_url(&COMMUNICATIONS))
+            .await
+            .map_err(|e| e.to_string()),
+    )?;
+    let statements_db = open(
+        &STATEMENTS,
+        chancery_statements::open_database(&database_url(&STATEMENTS))
+            .await
+            .map_err(|e| e.to_string()),
+    )?;
+    let channel_to = |addr: SocketAddr| -> Channel {
+        let uri = format!("http://{addr}")
+            .parse()
+            .expect("a socket address makes a valid URI");
+        lazy_channel(&uri)
+    };
 
     let (stop, stopped) = watch::channel(false);
     let on_stop = move || {
@@ -71,30 +130,74 @@ pub async fn run(options: UpOptions) -> ExitCode {
             let _ = stopped.wait_for(|stop| *stop).await;
         }
     };
-    let actors_server = ServerConfig::new(SocketAddr::new(options.host, port(ACTORS_OFFSET)));
-    let actors = tokio::spawn(async move {
-        chancery_actors::serve_with_database(actors_listener, &actors_server, actors_db, on_stop())
+    let server = |listener: &TcpListener| {
+        ServerConfig::new(
+            listener
+                .local_addr()
+                .unwrap_or_else(|_| SocketAddr::new(options.host, 0)),
+        )
+    };
+    let mut services = JoinSet::new();
+    {
+        let server = server(&actors_listener);
+        let shutdown = on_stop();
+        services.spawn(async move {
+            chancery_actors::serve_with_database(actors_listener, &server, actors_db, shutdown)
+                .await
+                .map_err(|e| format!("actors: {e}"))
+        });
+    }
+    {
+        let server = server(&communications_listener);
+        let backends = chancery_communications::Backends {
+            actors: channel_to(actors_addr),
+        };
+        let shutdown = on_stop();
+        services.spawn(async move {
+            chancery_communications::serve_with_database(
+                communications_listener,
+                &server,
+                communications_db,
+                backends,
+                shutdown,
+            )
             .await
-    });
+            .map_err(|e| format!("communications: {e}"))
+        });
+    }
+    {
+        let server = server(&statements_listener);
+        let backends = chancery_statements::Backends {
+            actors: channel_to(actors_addr),
+            communications: channel_to(communications_addr),
+        };
+        let shutdown = on_stop();
+        services.spawn(async move {
+            chancery_statements::serve_with_database(
+                statements_listener,
+                &server,
+                statements_db,
+                backends,
+                shutdown,
+            )
+            .await
+            .map_err(|e| format!("statements: {e}"))
+        });
+    }
 
-    shutdown::signal().await;
-    let _ = stop.send(true);
-    match actors.await {
-        Ok(Ok(())) => ExitCode::SUCCESS,
-        Ok(Err(error)) => {
-            tracing::error!(%error, "actors service failed");
-            ExitCode::FAILURE
-        }
-        Err(error) => {
-            tracing::error!(%error, "actors service task failed");
-            ExitCode::FAILURE
+    // Run until a signal, or until a service fails on its own.
+    let mut failure = None;
+    tokio::select! {
+        () = shutdown::signal() => {}
+        Some(result) = services.join_next() => {
+            failure = Some(result.map_err(|e| e.to_string()).and_then(|r| r).err().unwrap_or_else(|| "a service stopped".into()));
         }
     }
-}
-
-async fn bind(addr: SocketAddr) -> Result<TcpListener, ExitCode> {
-    TcpListener::bind(addr).await.map_err(|error| {
-        eprintln!("chancery: cannot listen on {addr}: {error} (is another chancery running? try --port-base)");
-        ExitCode::FAILURE
-    })
+    let _ = stop.send(true);
+    while let Some(result) = services.join_next().await {
+        if let Err(problem) = result.map_err(|e| e.to_string()).and_then(|r| r) {
+            failure.get_or_insert(problem);
+        }
+    }
+    failure.map_or(Ok(()), Err)
 }

@@ -29,6 +29,24 @@ pub mod actors {
     }
 }
 
+/// `chancery.communications.v1`: calls, meetings, visits, letters and their status logs.
+pub mod communications {
+    /// Version 1.
+    #[allow(missing_docs, unreachable_pub, clippy::all)]
+    pub mod v1 {
+        generated_package!("chancery.communications.v1.rs");
+    }
+}
+
+/// `chancery.statements.v1`: who said what, attribution chains, source documents.
+pub mod statements {
+    /// Version 1.
+    #[allow(missing_docs, unreachable_pub, clippy::all)]
+    pub mod v1 {
+        generated_package!("chancery.statements.v1.rs");
+    }
+}
+
 /// The encoded `FileDescriptorSet` of every Chancery proto file (with its imports and comments),
 /// for server reflection: `grpcurl describe` shows the comments from it.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -23,6 +23,13 @@ pub const REQUEST_TIMEOUT: &str = "CHANCERY_REQUEST_TIMEOUT";
 /// Requests served at once; beyond it new requests fail fast with RESOURCE_EXHAUSTED.
 pub const MAX_CONCURRENT_REQUESTS: &str = "CHANCERY_MAX_CONCURRENT_REQUESTS";
 
+/// URI of the actors service, such as `http://actors:50052`.
+pub const ACTORS_ADDR: &str = "CHANCERY_ACTORS_ADDR";
+/// URI of the communications service, such as `http://communications:50053`.
+pub const COMMUNICATIONS_ADDR: &str = "CHANCERY_COMMUNICATIONS_ADDR";
+/// URI of the statements service, such as `http://statements:50054`.
+pub const STATEMENTS_ADDR: &str = "CHANCERY_STATEMENTS_ADDR";
+
 /// Exit code for a bad configuration (`EX_USAGE` of sysexits.h).
 pub const EXIT_CONFIG: i32 = 64;
 
@@ -164,6 +171,19 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         })
     }
 
+    /// Reads the URI of another service from `variable`, defaulting to `default`.
+    pub fn backend(
+        &self,
+        variable: &'static str,
+        default: &str,
+    ) -> Result<tonic::transport::Uri, ConfigError> {
+        let default = default.parse().map_err(|_| ConfigError {
+            variable,
+            problem: format!("bad default {default:?}"),
+        })?;
+        self.parse_or(variable, default, parse_backend_uri)
+    }
+
     /// Reads the log format.
     pub fn log_format(&self) -> Result<LogFormat, ConfigError> {
         self.parse_or(LOG_FORMAT, LogFormat::Pretty, |v| match v {
@@ -212,6 +232,22 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
         return Err(format!("must be at most 24h (got {value:?})"));
     }
     Ok(duration)
+}
+
+/// Parses the URI of another service: `http://host:port`. (`https://` needs TLS, which this
+/// build does not have yet; it is refused rather than silently sent in clear.)
+pub fn parse_backend_uri(value: &str) -> Result<tonic::transport::Uri, String> {
+    let uri: tonic::transport::Uri = value
+        .parse()
+        .map_err(|_| format!("must be a URI such as http://actors:50052 (got {value:?})"))?;
+    match (uri.scheme_str(), uri.host(), uri.port_u16()) {
+        (Some("http"), Some(_), Some(_)) if uri.path() == "/" || uri.path().is_empty() => Ok(uri),
+        (Some("https"), _, _) => Err(
+            "https:// is not supported yet: this build has no TLS; use http:// inside the cluster"
+                .into(),
+        ),
+        _ => Err(format!("must be http://host:port (got {value:?})")),
+    }
 }
 
 /// Checks a database URL's scheme: `sqlite:` or `postgres://` / `postgresql://`.
@@ -277,6 +313,35 @@ mod tests {
         assert_eq!(config.server.request_timeout, Duration::from_secs(120));
         assert_eq!(config.server.max_concurrent_requests, 8);
         assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn backend_addresses_are_http_uris_with_a_port() {
+        let env = env(&[(ACTORS_ADDR, "http://actors:50052")]);
+        assert_eq!(
+            env.backend(ACTORS_ADDR, "http://127.0.0.1:1")
+                .unwrap()
+                .to_string(),
+            "http://actors:50052/"
+        );
+        assert_eq!(
+            env.backend(STATEMENTS_ADDR, "http://127.0.0.1:50054")
+                .unwrap()
+                .port_u16(),
+            Some(50054)
+        );
+        for bad in [
+            "actors:50052",
+            "http://actors",
+            "ftp://actors:1",
+            "https://actors:50052",
+            "http://a:1/x",
+        ] {
+            let error = self::env(&[(ACTORS_ADDR, bad)])
+                .backend(ACTORS_ADDR, "http://127.0.0.1:1")
+                .unwrap_err();
+            assert_eq!(error.variable, ACTORS_ADDR, "{bad}");
+        }
     }
 
     #[test]

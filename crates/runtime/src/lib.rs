@@ -5,6 +5,7 @@
 //!
 //! # Layout
 //!
+//! - [`backends`]: channels to other services, deadlines, one-call reference checks.
 //! - [`config`]: one typed struct read from `CHANCERY_*` variables; bad values name the variable.
 //! - [`telemetry`]: `RUST_LOG` filtering and `CHANCERY_LOG_FORMAT` (pretty or JSON).
 //! - [`server`]: [`server::serve`] runs a service's routes with health, reflection v1 and v1alpha,
@@ -19,6 +20,7 @@
 //! - [`fuzzy_date`]: EDTF parsing into precision and bounds.
 //! - [`text`]: case- and accent-folding for name search, and text field checks.
 
+pub mod backends;
 pub mod config;
 pub mod db;
 pub mod errors;

@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chancery_proto::actors::v1::actor_service_client::ActorServiceClient;
+use chancery_proto::communications::v1::communication_service_client::CommunicationServiceClient;
+use chancery_proto::statements::v1::statement_service_client::StatementServiceClient;
 use chancery_runtime::config::{LogFormat, ServerConfig};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -53,6 +55,11 @@ impl Drop for TempDir {
 pub enum Service {
     /// `chancery.actors.v1.ActorService`.
     Actors,
+    /// `chancery.communications.v1.CommunicationService` (needs `Options::actors`).
+    Communications,
+    /// `chancery.statements.v1.StatementService` (needs `Options::actors` and
+    /// `Options::communications`).
+    Statements,
 }
 
 /// How to start a test server; the defaults suit most tests.
@@ -62,6 +69,22 @@ pub struct Options {
     pub server: ServerConfig,
     /// Database URL; a fresh SQLite file in a temporary directory when `None`.
     pub database_url: Option<String>,
+    /// Where the actors service listens; when `None`, an address nothing listens on, so every
+    /// reference check fails UNAVAILABLE.
+    pub actors: Option<SocketAddr>,
+    /// Where the communications service listens; as for `actors`.
+    pub communications: Option<SocketAddr>,
+}
+
+/// An address where nothing listens: connections to it are refused at once.
+pub const NOBODY: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 1);
+
+fn backend(addr: Option<SocketAddr>) -> Channel {
+    let uri = format!("http://{}", addr.unwrap_or(NOBODY))
+        .parse()
+        .expect("backend uri");
+    chancery_runtime::backends::lazy_channel(&uri)
 }
 
 impl Default for Options {
@@ -69,6 +92,8 @@ impl Default for Options {
         Self {
             server: ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0))),
             database_url: None,
+            actors: None,
+            communications: None,
         }
     }
 }
@@ -116,6 +141,7 @@ pub async fn spawn_with(service: Service, options: Options) -> TestServer {
         let _ = stopped.await;
     };
     let server = options.server;
+    let (actors, communications) = (options.actors, options.communications);
     let task = match service {
         Service::Actors => {
             let database = chancery_actors::open_database(&database_url)
@@ -127,6 +153,37 @@ pub async fn spawn_with(service: Service, options: Options) -> TestServer {
                     .map_err(|e| e.to_string())
             })
         }
+        Service::Communications => {
+            let database = chancery_communications::open_database(&database_url)
+                .await
+                .expect("open the communications database");
+            let backends = chancery_communications::Backends {
+                actors: backend(actors),
+            };
+            tokio::spawn(async move {
+                chancery_communications::serve_with_database(
+                    listener, &server, database, backends, shutdown,
+                )
+                .await
+                .map_err(|e| e.to_string())
+            })
+        }
+        Service::Statements => {
+            let database = chancery_statements::open_database(&database_url)
+                .await
+                .expect("open the statements database");
+            let backends = chancery_statements::Backends {
+                actors: backend(actors),
+                communications: backend(communications),
+            };
+            tokio::spawn(async move {
+                chancery_statements::serve_with_database(
+                    listener, &server, database, backends, shutdown,
+                )
+                .await
+                .map_err(|e| e.to_string())
+            })
+        }
     };
     let channel = connect(addr).await;
     TestServer {
@@ -135,6 +192,45 @@ pub async fn spawn_with(service: Service, options: Options) -> TestServer {
         stop: Some(stop),
         task: Some(task),
         data,
+    }
+}
+
+/// The three data services, wired to each other as in production: communications and statements
+/// check actors; statements check communications.
+#[derive(Debug)]
+pub struct Suite {
+    /// The actors service.
+    pub actors: TestServer,
+    /// The communications service, wired to `actors`.
+    pub communications: TestServer,
+    /// The statements service, wired to `actors` and `communications`.
+    pub statements: TestServer,
+}
+
+/// Starts the three data services, each with its own fresh database.
+pub async fn spawn_suite() -> Suite {
+    let actors = spawn(Service::Actors).await;
+    let communications = spawn_with(
+        Service::Communications,
+        Options {
+            actors: Some(actors.addr),
+            ..Options::default()
+        },
+    )
+    .await;
+    let statements = spawn_with(
+        Service::Statements,
+        Options {
+            actors: Some(actors.addr),
+            communications: Some(communications.addr),
+            ..Options::default()
+        },
+    )
+    .await;
+    Suite {
+        actors,
+        communications,
+        statements,
     }
 }
 
@@ -152,6 +248,16 @@ impl TestServer {
     /// A client of the actors service.
     pub fn actors(&self) -> ActorServiceClient<Channel> {
         ActorServiceClient::new(self.channel.clone())
+    }
+
+    /// A client of the communications service.
+    pub fn communications(&self) -> CommunicationServiceClient<Channel> {
+        CommunicationServiceClient::new(self.channel.clone())
+    }
+
+    /// A client of the statements service.
+    pub fn statements(&self) -> StatementServiceClient<Channel> {
+        StatementServiceClient::new(self.channel.clone())
     }
 
     /// A client of the health service.
