@@ -3,7 +3,11 @@
 //! # Layout
 //!
 //! - [`config`]: the service's settings from the environment.
-//! - [`api`]: the RPC handlers.
+//! - [`api`]: the RPC handlers — decode, validate, check actor references with one
+//!   `BatchGetActors` call, call the store, encode.
+//! - [`domain`]: validation rules, the lifecycle and verification computed from the status log,
+//!   the date a communication is ordered by, update masks; no I/O.
+//! - [`store`]: SQLite/PostgreSQL storage; migrations in `migrations/{sqlite,postgres}`.
 //! - [`error`]: the suite-wide error type, mapped to `tonic::Status` in one place.
 //!
 //! [`serve`] runs the service on a listener until a shutdown future resolves; `main.rs` only
@@ -11,7 +15,9 @@
 
 pub mod api;
 pub mod config;
+pub mod domain;
 pub mod error;
+pub mod store;
 
 use std::future::Future;
 
@@ -61,7 +67,7 @@ pub async fn open_database(url: &str) -> Result<Database, ServeError> {
 /// The service's routes on an opened database, for a server that hosts it (alone or with others).
 pub fn routes(database: Database, backends: Backends) -> Routes {
     Routes::new(
-        CommunicationServiceServer::new(api::Api::new(database, backends))
+        CommunicationServiceServer::new(api::Api::new(store::Store::new(database), backends))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(64 * 1024 * 1024),
     )
