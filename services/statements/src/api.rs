@@ -1,113 +1,500 @@
-//! The `chancery.statements.v1.StatementService` handlers: decode → validate → check references → store →
-//! encode.
+//! The `chancery.statements.v1.StatementService` handlers: decode → validate → check references →
+//! store → encode. Each handler validates the whole request before anything else, so a rejected
+//! request writes nothing and reports every problem at once. A write then checks the actors it
+//! names with one `BatchGetActors` call and its communication with one `BatchGetCommunications`
+//! call, both at once and before the write's transaction opens (no transaction ever waits on
+//! the network); the store checks the references it holds itself inside the transaction.
 
+use chancery_proto::actors::v1::BatchGetActorsRequest;
+use chancery_proto::actors::v1::actor_service_client::ActorServiceClient;
+use chancery_proto::communications::v1::BatchGetCommunicationsRequest;
+use chancery_proto::communications::v1::communication_service_client::CommunicationServiceClient;
 use chancery_proto::statements::v1::statement_service_server::StatementService;
 use chancery_proto::statements::v1::{
     BatchGetSourceDocumentsRequest, BatchGetSourceDocumentsResponse, BatchGetStatementsRequest,
-    BatchGetStatementsResponse, CreateSourceDocumentRequest, CreateStatementRequest,
-    DeleteStatementRequest, GetSourceDocumentRequest, GetStatementRequest,
+    BatchGetStatementsResponse, Channel, ContentMode, CreateSourceDocumentRequest,
+    CreateStatementRequest, DeleteStatementRequest, GetSourceDocumentRequest, GetStatementRequest,
     ListSourceDocumentsRequest, ListSourceDocumentsResponse, ListStatementsRequest,
-    ListStatementsResponse, SourceDocument, Statement, UpdateStatementRequest,
+    ListStatementsResponse, SourceDocument, SpeechAct, Statement, UpdateStatementRequest,
 };
-use chancery_runtime::db::Database;
+use chancery_runtime::backends::{CALL_TIMEOUT, Reference, call_timeout, check_references};
+use chancery_runtime::db::{Database, etag};
+use chancery_runtime::errors::Violations;
+use chancery_runtime::idempotency::request_key;
+use chancery_runtime::names::{self, id_of};
+use chancery_runtime::page_token::{self, QueryFingerprint, page};
+use std::time::Duration;
+use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
 use crate::Backends;
+use crate::domain::{self, MAX_BATCH, check_enum};
+use crate::error::{Error, Result};
+use crate::store::{StatementFilter, Store};
 
-/// The statements service.
+/// How the actors service is named in errors.
+const ACTORS_SERVICE: &str = "the actors service";
+/// How the communications service is named in errors.
+const COMMUNICATIONS_SERVICE: &str = "the communications service";
+/// How many times an update without an etag is retried when another write overtakes it.
+const UPDATE_ATTEMPTS: usize = 3;
+
+/// The statements service, serving one store and checking references through the backends.
 #[derive(Debug, Clone)]
 pub struct Api {
-    #[allow(dead_code)]
-    database: Database,
-    #[allow(dead_code)]
+    store: Store,
     backends: Backends,
 }
 
 impl Api {
     /// The service on `database`, checking references through `backends`.
     pub fn new(database: Database, backends: Backends) -> Self {
-        Self { database, backends }
+        Self {
+            store: Store::new(database),
+            backends,
+        }
     }
+
+    /// Checks actor references with one `BatchGetActors` call and communication references with
+    /// one `BatchGetCommunications` call, concurrently; a call is skipped when it has nothing to
+    /// check. Returns a violation per reference to something missing;
+    /// [`Error::DependencyUnavailable`] when a service cannot answer in time.
+    async fn check_remote(
+        &self,
+        incoming: &MetadataMap,
+        actors: &[Reference],
+        communications: &[Reference],
+    ) -> Result<Violations> {
+        let timeout = call_timeout(incoming, CALL_TIMEOUT);
+        let actor_check = check_references(actors, ACTORS_SERVICE, |names| {
+            missing_actors(self.backends.actors.clone(), names, timeout)
+        });
+        let communication_check =
+            check_references(communications, COMMUNICATIONS_SERVICE, |names| {
+                missing_communications(self.backends.communications.clone(), names, timeout)
+            });
+        let (actors, communications) = tokio::join!(actor_check, communication_check);
+        let mut violations = actors?;
+        violations.extend(communications?);
+        Ok(violations)
+    }
+}
+
+/// A request to another service, carrying `timeout` as its deadline.
+fn outbound<T>(message: T, timeout: Duration) -> Request<T> {
+    let mut request = Request::new(message);
+    request.set_timeout(timeout);
+    request
+}
+
+/// Which of `names` the actors service does not know, in one `BatchGetActors` call.
+async fn missing_actors(
+    channel: tonic::transport::Channel,
+    names: Vec<String>,
+    timeout: Duration,
+) -> Result<Vec<String>, Status> {
+    let request = outbound(
+        BatchGetActorsRequest {
+            names,
+            allow_missing: true,
+        },
+        timeout,
+    );
+    let mut client = ActorServiceClient::new(channel);
+    let call = client.batch_get_actors(request);
+    let response = tokio::time::timeout(timeout, call)
+        .await
+        .map_err(|_| Status::deadline_exceeded("BatchGetActors did not answer in time"))??;
+    Ok(response.into_inner().missing_names)
+}
+
+/// Which of `names` the communications service does not know, in one
+/// `BatchGetCommunications` call.
+async fn missing_communications(
+    channel: tonic::transport::Channel,
+    names: Vec<String>,
+    timeout: Duration,
+) -> Result<Vec<String>, Status> {
+    let request = outbound(
+        BatchGetCommunicationsRequest {
+            names,
+            allow_missing: true,
+        },
+        timeout,
+    );
+    let mut client = CommunicationServiceClient::new(channel);
+    let call = client.batch_get_communications(request);
+    let response = tokio::time::timeout(timeout, call).await.map_err(|_| {
+        Status::deadline_exceeded("BatchGetCommunications did not answer in time")
+    })??;
+    Ok(response.into_inner().missing_names)
+}
+
+/// Checks a list's optional actor filter and returns its id (empty when unset).
+fn actor_filter(violations: &mut Violations, field: &str, name: &str) -> String {
+    names::check_optional(violations, field, name, "actors")
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[tonic::async_trait]
 impl StatementService for Api {
+    #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
     async fn get_statement(
         &self,
-        _request: Request<GetStatementRequest>,
+        request: Request<GetStatementRequest>,
     ) -> Result<Response<Statement>, Status> {
-        Err(Status::unimplemented("GetStatement is not implemented yet"))
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let id = names::check(&mut violations, "name", &request.name, "statements");
+        violations.into_result().map_err(Error::from)?;
+        let statement = self.store.get_statement(id.unwrap_or_default()).await?;
+        Ok(Response::new(
+            statement.ok_or(Error::NotFound(request.name))?,
+        ))
     }
+
+    #[tracing::instrument(skip_all, fields(count = request.get_ref().names.len()))]
     async fn batch_get_statements(
         &self,
-        _request: Request<BatchGetStatementsRequest>,
+        request: Request<BatchGetStatementsRequest>,
     ) -> Result<Response<BatchGetStatementsResponse>, Status> {
-        Err(Status::unimplemented(
-            "BatchGetStatements is not implemented yet",
-        ))
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let ids = names::check_batch(&mut violations, &request.names, "statements", MAX_BATCH);
+        violations.into_result().map_err(Error::from)?;
+        let found = self.store.get_statements(&ids).await?;
+        let (statements, missing_names) =
+            names::assemble_batch(&request.names, &ids, &found, request.allow_missing)?;
+        Ok(Response::new(BatchGetStatementsResponse {
+            statements,
+            missing_names,
+        }))
     }
+
+    #[tracing::instrument(skip_all)]
     async fn list_statements(
         &self,
-        _request: Request<ListStatementsRequest>,
+        request: Request<ListStatementsRequest>,
     ) -> Result<Response<ListStatementsResponse>, Status> {
-        Err(Status::unimplemented(
-            "ListStatements is not implemented yet",
-        ))
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let speaker_id = actor_filter(&mut violations, "speaker", &request.speaker);
+        let about_actor_id = actor_filter(&mut violations, "about_actor", &request.about_actor);
+        let communication_id = names::check_optional(
+            &mut violations,
+            "communication",
+            &request.communication,
+            "communications",
+        )
+        .unwrap_or_default()
+        .to_owned();
+        let readout_issuer_id =
+            actor_filter(&mut violations, "readout_issuer", &request.readout_issuer);
+        if !request.topic.is_empty() && !names::is_valid_id(&request.topic) {
+            violations.add(
+                "topic",
+                format!(
+                    "must be a topic id such as `mariupol-evacuation` (got {:?})",
+                    request.topic
+                ),
+            );
+        }
+        check_enum::<SpeechAct>(&mut violations, "speech_act", request.speech_act, false);
+        check_enum::<Channel>(&mut violations, "channel", request.channel, false);
+        check_enum::<ContentMode>(&mut violations, "content_mode", request.content_mode, false);
+        let (said_from, said_to) = domain::check_date_range(
+            &mut violations,
+            request.date_from.as_ref(),
+            request.date_to.as_ref(),
+        );
+        let filter = StatementFilter {
+            speaker_id,
+            about_actor_id,
+            communication_id,
+            readout_issuer_id,
+            topic: request.topic.clone(),
+            speech_act: request.speech_act,
+            channel: request.channel,
+            content_mode: request.content_mode,
+            said_from,
+            said_to,
+        };
+        let bound = |b: Option<i64>| b.map_or_else(String::new, |b| b.to_string());
+        let query = QueryFingerprint::new("ListStatements")
+            .with("speaker", &filter.speaker_id)
+            .with("about_actor", &filter.about_actor_id)
+            .with("communication", &filter.communication_id)
+            .with("readout_issuer", &filter.readout_issuer_id)
+            .with("topic", &filter.topic)
+            .with("speech_act", filter.speech_act)
+            .with("channel", filter.channel)
+            .with("content_mode", filter.content_mode)
+            .with("date_from", bound(filter.said_from))
+            .with("date_to", bound(filter.said_to));
+        let (size, cursor) = page_token::read_page_request(
+            &mut violations,
+            request.page_size,
+            &request.page_token,
+            &query,
+        );
+        let after = match cursor.as_deref() {
+            None => None,
+            Some([earliest, latest, id]) => match (earliest.parse(), latest.parse()) {
+                (Ok(earliest), Ok(latest)) => Some((earliest, latest, id.clone())),
+                _ => {
+                    violations.add("page_token", "is not a valid page token");
+                    None
+                }
+            },
+            Some(_) => {
+                violations.add("page_token", "is not a valid page token");
+                None
+            }
+        };
+        violations.into_result().map_err(Error::from)?;
+        let listed = self
+            .store
+            .list_statements(&filter, after.as_ref(), size + 1)
+            .await?;
+        let (listed, next_page_token) = page(
+            listed,
+            size,
+            |l| {
+                let (earliest, latest, id) = &l.key;
+                vec![earliest.to_string(), latest.to_string(), id.clone()]
+            },
+            &query,
+        );
+        Ok(Response::new(ListStatementsResponse {
+            statements: listed.into_iter().map(|l| l.statement).collect(),
+            next_page_token,
+        }))
     }
+
+    #[tracing::instrument(skip_all, fields(statement_id = %request.get_ref().statement_id))]
     async fn create_statement(
         &self,
-        _request: Request<CreateStatementRequest>,
+        request: Request<CreateStatementRequest>,
     ) -> Result<Response<Statement>, Status> {
-        Err(Status::unimplemented(
-            "CreateStatement is not implemented yet",
-        ))
+        let (metadata, _, request) = request.into_parts();
+        let mut violations = Violations::default();
+        names::check_optional_id(&mut violations, "statement_id", &request.statement_id);
+        names::check_request_id(&mut violations, "request_id", &request.request_id);
+        let id = if request.statement_id.is_empty() {
+            names::generate_id("stm")
+        } else {
+            request.statement_id.clone()
+        };
+        let valid = match &request.statement {
+            Some(statement) => domain::validate_statement(&mut violations, statement, &id),
+            None => {
+                violations.add("statement", "is required");
+                None
+            }
+        };
+        violations.into_result().map_err(Error::from)?;
+        let valid =
+            valid.ok_or_else(|| Error::Internal("statement validated without a result".into()))?;
+        let key = request_key("CreateStatement", &request.request_id, &request);
+        if let Some(replayed) = self.store.replayed(key.as_ref()).await? {
+            return Ok(Response::new(replayed));
+        }
+        let remote = self
+            .check_remote(
+                &metadata,
+                &valid.references.actors,
+                &valid.references.communications,
+            )
+            .await?;
+        let created = self
+            .store
+            .create_statement(&id, valid, remote, key.as_ref())
+            .await?;
+        tracing::info!(name = %created.name, "statement created");
+        Ok(Response::new(created))
     }
+
+    #[tracing::instrument(skip_all)]
     async fn update_statement(
         &self,
-        _request: Request<UpdateStatementRequest>,
+        request: Request<UpdateStatementRequest>,
     ) -> Result<Response<Statement>, Status> {
-        Err(Status::unimplemented(
-            "UpdateStatement is not implemented yet",
-        ))
+        let (metadata, _, request) = request.into_parts();
+        let mut violations = Violations::default();
+        let Some(patch) = request.statement else {
+            violations.add("statement", "is required");
+            return Err(Error::Invalid(violations).into());
+        };
+        let id = names::check(&mut violations, "statement.name", &patch.name, "statements")
+            .unwrap_or_default()
+            .to_owned();
+        let paths = match &request.update_mask {
+            Some(mask) => {
+                domain::check_mask_paths(&mut violations, &mask.paths);
+                mask.paths.clone()
+            }
+            None => domain::implied_statement_mask(&patch),
+        };
+        violations.into_result().map_err(Error::from)?;
+
+        // Merge and validate outside the transaction, check the other services, then write only
+        // if nobody changed the statement in between. Without an etag the caller asked for no
+        // condition, so a write that was overtaken is merged again on the newer revision.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (current, revision) = self
+                .store
+                .get_statement_revision(&id)
+                .await?
+                .ok_or_else(|| Error::NotFound(patch.name.clone()))?;
+            if !patch.etag.is_empty() && patch.etag != etag(revision) {
+                return Err(Error::EtagMismatch(patch.name.clone()).into());
+            }
+            let mut merged = current;
+            domain::apply_statement_mask(&mut merged, &patch, &paths);
+            let mut violations = Violations::default();
+            let valid = domain::validate_statement(&mut violations, &merged, &id);
+            violations.into_result().map_err(Error::from)?;
+            let valid = valid
+                .ok_or_else(|| Error::Internal("statement validated without a result".into()))?;
+            let mut changed = valid.references.clone();
+            changed.restrict_to(&paths);
+            let remote = self
+                .check_remote(&metadata, &changed.actors, &changed.communications)
+                .await?;
+            match self
+                .store
+                .update_statement(&id, revision, valid, remote)
+                .await
+            {
+                Err(Error::EtagMismatch(_))
+                    if patch.etag.is_empty() && attempt < UPDATE_ATTEMPTS =>
+                {
+                    continue;
+                }
+                outcome => {
+                    let updated = outcome?;
+                    tracing::info!(name = %updated.name, etag = %updated.etag, "statement updated");
+                    return Ok(Response::new(updated));
+                }
+            }
+        }
     }
+
+    #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
     async fn delete_statement(
         &self,
-        _request: Request<DeleteStatementRequest>,
+        request: Request<DeleteStatementRequest>,
     ) -> Result<Response<()>, Status> {
-        Err(Status::unimplemented(
-            "DeleteStatement is not implemented yet",
-        ))
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let id = names::check(&mut violations, "name", &request.name, "statements")
+            .unwrap_or_default()
+            .to_owned();
+        violations.into_result().map_err(Error::from)?;
+        self.store.delete_statement(&id, &request.etag).await?;
+        tracing::info!(name = %request.name, "statement deleted");
+        Ok(Response::new(()))
     }
+
+    #[tracing::instrument(skip_all, fields(document_id = %request.get_ref().document_id))]
     async fn create_source_document(
         &self,
-        _request: Request<CreateSourceDocumentRequest>,
+        request: Request<CreateSourceDocumentRequest>,
     ) -> Result<Response<SourceDocument>, Status> {
-        Err(Status::unimplemented(
-            "CreateSourceDocument is not implemented yet",
-        ))
+        let (metadata, _, request) = request.into_parts();
+        let mut violations = Violations::default();
+        names::check_optional_id(&mut violations, "document_id", &request.document_id);
+        names::check_request_id(&mut violations, "request_id", &request.request_id);
+        let valid = match &request.source_document {
+            Some(document) => domain::validate_document(&mut violations, document),
+            None => {
+                violations.add("source_document", "is required");
+                None
+            }
+        };
+        violations.into_result().map_err(Error::from)?;
+        let valid =
+            valid.ok_or_else(|| Error::Internal("document validated without a result".into()))?;
+        let key = request_key("CreateSourceDocument", &request.request_id, &request);
+        if let Some(replayed) = self.store.replayed(key.as_ref()).await? {
+            return Ok(Response::new(replayed));
+        }
+        let remote = self.check_remote(&metadata, &valid.actors, &[]).await?;
+        let id = if request.document_id.is_empty() {
+            names::generate_id("doc")
+        } else {
+            request.document_id.clone()
+        };
+        let created = self
+            .store
+            .create_document(&id, valid, remote, key.as_ref())
+            .await?;
+        tracing::info!(name = %created.name, "source document created");
+        Ok(Response::new(created))
     }
+
+    #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
     async fn get_source_document(
         &self,
-        _request: Request<GetSourceDocumentRequest>,
+        request: Request<GetSourceDocumentRequest>,
     ) -> Result<Response<SourceDocument>, Status> {
-        Err(Status::unimplemented(
-            "GetSourceDocument is not implemented yet",
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let id = names::check(&mut violations, "name", &request.name, "documents");
+        violations.into_result().map_err(Error::from)?;
+        let document = self.store.get_document(id.unwrap_or_default()).await?;
+        Ok(Response::new(
+            document.ok_or(Error::NotFound(request.name))?,
         ))
     }
+
+    #[tracing::instrument(skip_all)]
     async fn list_source_documents(
         &self,
-        _request: Request<ListSourceDocumentsRequest>,
+        request: Request<ListSourceDocumentsRequest>,
     ) -> Result<Response<ListSourceDocumentsResponse>, Status> {
-        Err(Status::unimplemented(
-            "ListSourceDocuments is not implemented yet",
-        ))
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let publisher_id = actor_filter(&mut violations, "publisher", &request.publisher);
+        let query = QueryFingerprint::new("ListSourceDocuments").with("publisher", &publisher_id);
+        let (size, cursor) = page_token::read_page_request(
+            &mut violations,
+            request.page_size,
+            &request.page_token,
+            &query,
+        );
+        violations.into_result().map_err(Error::from)?;
+        let after = cursor.as_ref().and_then(|c| c.first()).map(String::as_str);
+        let documents = self
+            .store
+            .list_documents(&publisher_id, after, size + 1)
+            .await?;
+        let (source_documents, next_page_token) =
+            page(documents, size, |d| vec![id_of(&d.name).to_owned()], &query);
+        Ok(Response::new(ListSourceDocumentsResponse {
+            source_documents,
+            next_page_token,
+        }))
     }
+
+    #[tracing::instrument(skip_all, fields(count = request.get_ref().names.len()))]
     async fn batch_get_source_documents(
         &self,
-        _request: Request<BatchGetSourceDocumentsRequest>,
+        request: Request<BatchGetSourceDocumentsRequest>,
     ) -> Result<Response<BatchGetSourceDocumentsResponse>, Status> {
-        Err(Status::unimplemented(
-            "BatchGetSourceDocuments is not implemented yet",
-        ))
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let ids = names::check_batch(&mut violations, &request.names, "documents", MAX_BATCH);
+        violations.into_result().map_err(Error::from)?;
+        let found = self.store.get_documents(&ids).await?;
+        let (source_documents, missing_names) =
+            names::assemble_batch(&request.names, &ids, &found, request.allow_missing)?;
+        Ok(Response::new(BatchGetSourceDocumentsResponse {
+            source_documents,
+            missing_names,
+        }))
     }
 }

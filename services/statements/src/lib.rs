@@ -3,7 +3,11 @@
 //! # Layout
 //!
 //! - [`config`]: the service's settings from the environment.
-//! - [`api`]: the RPC handlers.
+//! - [`api`]: the RPC handlers — decode, validate, check references (actors and communications
+//!   with one call each to their services), call the store, encode.
+//! - [`domain`]: validation rules (quoted spans, attribution chains, readouts, documents),
+//!   update masks, the references and projections of a statement; no I/O.
+//! - [`store`]: SQLite/PostgreSQL storage; migrations in `migrations/{sqlite,postgres}`.
 //! - [`error`]: the suite-wide error type, mapped to `tonic::Status` in one place.
 //!
 //! [`serve`] runs the service on a listener until a shutdown future resolves; `main.rs` only
@@ -11,7 +15,9 @@
 
 pub mod api;
 pub mod config;
+pub mod domain;
 pub mod error;
+pub mod store;
 
 use std::future::Future;
 

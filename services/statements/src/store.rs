@@ -1,0 +1,554 @@
+//! Storage of statements and source documents on SQLite or PostgreSQL (see
+//! `chancery_runtime::db`).
+//!
+//! Each resource is stored whole, as the encoded message served to clients, beside the columns
+//! its filters and ordering need; the actors a statement names (with the part each plays), its
+//! topics and its documents go to side tables kept in step in the same transaction. Every write
+//! runs in one transaction that also checks the references held in this database (documents,
+//! the statement answered) and records the request id of a create, so a write is all or nothing
+//! and a retried create is answered from the record. References held by other services are
+//! checked by the caller before the transaction opens, and their problems passed in, so no
+//! transaction waits on the network.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chancery_proto::statements::v1::{SourceDocument, Statement};
+use chancery_runtime::backends::Reference;
+use chancery_runtime::db::{
+    Database, QueryBuilder, decode_body as decode, etag, fetch_bodies, fetch_body,
+};
+use chancery_runtime::errors::Violations;
+use chancery_runtime::idempotency::{RequestKey, record_response, replay, settle_create};
+use chancery_runtime::names;
+use chancery_runtime::time::{now_micros, timestamp_from_micros};
+use prost::Message;
+use sqlx::{AnyConnection, Row};
+
+use crate::domain::{
+    ActorRole, StatementProjection, StatementReferences, ValidDocument, ValidStatement,
+};
+use crate::error::{Error, Result};
+
+/// Filters of a statement listing; empty fields and zeros do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct StatementFilter {
+    /// Id of an actor who made the statement, as speaker or co-speaker.
+    pub speaker_id: String,
+    /// Id of an actor the statement is about.
+    pub about_actor_id: String,
+    /// Id of the communication the statement is about.
+    pub communication_id: String,
+    /// Id of the issuer of the readout the statement belongs to.
+    pub readout_issuer_id: String,
+    /// A topic id.
+    pub topic: String,
+    /// Speech act number.
+    pub speech_act: i32,
+    /// Channel number.
+    pub channel: i32,
+    /// Content mode number.
+    pub content_mode: i32,
+    /// Only statements whose latest `said` bound is at or after this, microseconds.
+    pub said_from: Option<i64>,
+    /// Only statements whose earliest `said` bound is at or before this, microseconds.
+    pub said_to: Option<i64>,
+}
+
+/// The sort key of a listed statement: the bounds of `said`, then the id.
+pub type StatementKey = (i64, i64, String);
+
+/// A stored statement with its sort key.
+#[derive(Debug, Clone)]
+pub struct ListedStatement {
+    /// Where it sorts.
+    pub key: StatementKey,
+    /// The statement as served.
+    pub statement: Statement,
+}
+
+/// The store of the statements service.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// A store on an opened, migrated database.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// The response recorded for a create with this request id, when the same request was
+    /// served before; [`Error::RequestIdReused`] when the id came with another request. Lets a
+    /// retry be answered before any reference is checked again.
+    pub async fn replayed<M: Message + Default>(
+        &self,
+        request: Option<&RequestKey>,
+    ) -> Result<Option<M>> {
+        if request.is_none() {
+            return Ok(None);
+        }
+        let mut connection = self.db.pool.acquire().await?;
+        replay(&mut connection, request).await
+    }
+
+    /// One statement by id.
+    pub async fn get_statement(&self, id: &str) -> Result<Option<Statement>> {
+        fetch_body(&self.db.pool, "statements", id).await
+    }
+
+    /// One statement by id, with its revision.
+    pub async fn get_statement_revision(&self, id: &str) -> Result<Option<(Statement, i64)>> {
+        let row = sqlx::query("SELECT revision, body FROM statements WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.db.pool)
+            .await?;
+        row.map(|row| Ok((decode(&row)?, row.try_get("revision")?)))
+            .transpose()
+    }
+
+    /// Many statements by id, in one query; missing ids are absent from the map.
+    pub async fn get_statements(&self, ids: &[&str]) -> Result<HashMap<String, Statement>> {
+        fetch_bodies(&self.db.pool, "statements", ids.iter().copied()).await
+    }
+
+    /// A page of statements ordered by the bounds of `said` and id, after `after`; at most
+    /// `limit` of them.
+    pub async fn list_statements(
+        &self,
+        filter: &StatementFilter,
+        after: Option<&StatementKey>,
+        limit: usize,
+    ) -> Result<Vec<ListedStatement>> {
+        let mut query = QueryBuilder::new(
+            "SELECT s.id, s.said_earliest, s.said_latest, s.body FROM statements s WHERE 1 = 1",
+        );
+        let actor_filter = |query: &mut QueryBuilder, actor_id: &str, roles: &[ActorRole]| {
+            let actor = query.arg(actor_id);
+            let roles = query.args(roles.iter().map(|r| r.as_str()));
+            query.push(&format!(
+                " AND EXISTS (SELECT 1 FROM statement_actors a WHERE a.statement_id = s.id \
+                 AND a.actor_id = {actor} AND a.role IN ({roles}))"
+            ));
+        };
+        if !filter.speaker_id.is_empty() {
+            actor_filter(
+                &mut query,
+                &filter.speaker_id,
+                &[ActorRole::Speaker, ActorRole::CoSpeaker],
+            );
+        }
+        if !filter.about_actor_id.is_empty() {
+            actor_filter(&mut query, &filter.about_actor_id, &[ActorRole::About]);
+        }
+        for (column, value) in [
+            ("communication_id", &filter.communication_id),
+            ("readout_issuer_id", &filter.readout_issuer_id),
+        ] {
+            if !value.is_empty() {
+                let value = query.arg(value.as_str());
+                query.push(&format!(" AND s.{column} = {value}"));
+            }
+        }
+        if !filter.topic.is_empty() {
+            let topic = query.arg(filter.topic.as_str());
+            query.push(&format!(
+                " AND EXISTS (SELECT 1 FROM statement_topics t WHERE t.statement_id = s.id \
+                 AND t.topic_id = {topic})"
+            ));
+        }
+        for (column, value) in [
+            ("speech_act", filter.speech_act),
+            ("channel", filter.channel),
+            ("content_mode", filter.content_mode),
+        ] {
+            if value != 0 {
+                let value = query.arg(i64::from(value));
+                query.push(&format!(" AND s.{column} = {value}"));
+            }
+        }
+        if let Some(from) = filter.said_from {
+            let from = query.arg(from);
+            query.push(&format!(" AND s.said_latest >= {from}"));
+        }
+        if let Some(to) = filter.said_to {
+            let to = query.arg(to);
+            query.push(&format!(" AND s.said_earliest <= {to}"));
+        }
+        if let Some((earliest, latest, id)) = after {
+            let (earliest, latest, id) = (
+                query.arg(*earliest),
+                query.arg(*latest),
+                query.arg(id.as_str()),
+            );
+            query.push(&format!(
+                " AND (s.said_earliest, s.said_latest, s.id) > ({earliest}, {latest}, {id})"
+            ));
+        }
+        let limit = query.arg(limit as i64);
+        query.push(&format!(
+            " ORDER BY s.said_earliest, s.said_latest, s.id LIMIT {limit}"
+        ));
+        let rows = query.build().fetch_all(&self.db.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ListedStatement {
+                    key: (
+                        row.try_get("said_earliest")?,
+                        row.try_get("said_latest")?,
+                        row.try_get("id")?,
+                    ),
+                    statement: decode(row)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Creates a statement whose own fields are valid. `remote` holds the problems already found
+    /// with its references to other services; its documents and the statement it answers are
+    /// checked here, and every problem is reported together.
+    pub async fn create_statement(
+        &self,
+        id: &str,
+        valid: ValidStatement,
+        remote: Violations,
+        request: Option<&RequestKey>,
+    ) -> Result<Statement> {
+        let outcome = self.try_create_statement(id, valid, remote, request).await;
+        settle_create(&self.db.pool, outcome, request, format!("statements/{id}")).await
+    }
+
+    async fn try_create_statement(
+        &self,
+        id: &str,
+        valid: ValidStatement,
+        remote: Violations,
+        request: Option<&RequestKey>,
+    ) -> Result<Statement> {
+        let mut tx = self.db.begin_write().await?;
+        if let Some(replayed) = replay(&mut tx, request).await? {
+            return Ok(replayed);
+        }
+        let name = format!("statements/{id}");
+        if exists(&mut tx, "SELECT 1 FROM statements WHERE id = $1", id).await? {
+            return Err(Error::AlreadyExists {
+                name,
+                detail: String::new(),
+            });
+        }
+        let ValidStatement {
+            mut statement,
+            projection,
+            references,
+        } = valid;
+        check_local_references(&mut tx, remote, &references).await?;
+
+        let now = now_micros();
+        statement.name = name;
+        statement.create_time = Some(timestamp_from_micros(now));
+        statement.update_time = statement.create_time;
+        statement.etag = etag(1);
+        sqlx::query(
+            "INSERT INTO statements (id, speaker_id, communication_id, readout_issuer_id, in_reply_to_id, \
+             speech_act, channel, content_mode, said_earliest, said_latest, revision, create_time, update_time, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11, $12)",
+        )
+        .bind(id)
+        .bind(projection.speaker_id.as_str())
+        .bind(projection.communication_id.as_str())
+        .bind(projection.readout_issuer_id.as_str())
+        .bind(projection.in_reply_to_id.as_str())
+        .bind(i64::from(projection.speech_act))
+        .bind(i64::from(projection.channel))
+        .bind(i64::from(projection.content_mode))
+        .bind(projection.said.0)
+        .bind(projection.said.1)
+        .bind(now)
+        .bind(statement.encode_to_vec())
+        .execute(&mut *tx)
+        .await?;
+        insert_side_rows(&mut tx, id, &projection).await?;
+        record_response(&mut tx, request, &statement).await?;
+        tx.commit().await?;
+        Ok(statement)
+    }
+
+    /// Replaces a statement with `valid`, provided it is still at `expected_revision` (else
+    /// [`Error::EtagMismatch`]). `remote` holds the problems already found with references to
+    /// other services; local references are checked here.
+    pub async fn update_statement(
+        &self,
+        id: &str,
+        expected_revision: i64,
+        valid: ValidStatement,
+        remote: Violations,
+    ) -> Result<Statement> {
+        let mut tx = self.db.begin_write().await?;
+        let name = format!("statements/{id}");
+        let row = sqlx::query("SELECT revision, body FROM statements WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| Error::NotFound(name.clone()))?;
+        let revision: i64 = row.try_get("revision")?;
+        if revision != expected_revision {
+            return Err(Error::EtagMismatch(name));
+        }
+        let current: Statement = decode(&row)?;
+        let ValidStatement {
+            mut statement,
+            projection,
+            references,
+        } = valid;
+        check_local_references(&mut tx, remote, &references).await?;
+
+        let now = now_micros();
+        statement.name = name.clone();
+        statement.create_time = current.create_time;
+        statement.update_time = Some(timestamp_from_micros(now));
+        statement.etag = etag(revision + 1);
+        let updated = sqlx::query(
+            "UPDATE statements SET speaker_id = $1, communication_id = $2, readout_issuer_id = $3, \
+             in_reply_to_id = $4, speech_act = $5, channel = $6, content_mode = $7, said_earliest = $8, \
+             said_latest = $9, revision = $10, update_time = $11, body = $12 WHERE id = $13 AND revision = $14",
+        )
+        .bind(projection.speaker_id.as_str())
+        .bind(projection.communication_id.as_str())
+        .bind(projection.readout_issuer_id.as_str())
+        .bind(projection.in_reply_to_id.as_str())
+        .bind(i64::from(projection.speech_act))
+        .bind(i64::from(projection.channel))
+        .bind(i64::from(projection.content_mode))
+        .bind(projection.said.0)
+        .bind(projection.said.1)
+        .bind(revision + 1)
+        .bind(now)
+        .bind(statement.encode_to_vec())
+        .bind(id)
+        .bind(revision)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Err(Error::EtagMismatch(name));
+        }
+        delete_side_rows(&mut tx, id).await?;
+        insert_side_rows(&mut tx, id, &projection).await?;
+        tx.commit().await?;
+        Ok(statement)
+    }
+
+    /// Deletes a statement no other statement answers. A non-empty `expected_etag` must match.
+    pub async fn delete_statement(&self, id: &str, expected_etag: &str) -> Result<()> {
+        let mut tx = self.db.begin_write().await?;
+        let name = format!("statements/{id}");
+        let revision: i64 = sqlx::query("SELECT revision FROM statements WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| Error::NotFound(name.clone()))?
+            .try_get("revision")?;
+        if !expected_etag.is_empty() && expected_etag != etag(revision) {
+            return Err(Error::EtagMismatch(name));
+        }
+        let answer =
+            sqlx::query("SELECT id FROM statements WHERE in_reply_to_id = $1 ORDER BY id LIMIT 1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(answer) = answer {
+            let answer: String = answer.try_get("id")?;
+            return Err(Error::InUse {
+                name,
+                by: format!("statements/{answer} (its in_reply_to)"),
+            });
+        }
+        delete_side_rows(&mut tx, id).await?;
+        sqlx::query("DELETE FROM statements WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One source document by id.
+    pub async fn get_document(&self, id: &str) -> Result<Option<SourceDocument>> {
+        fetch_body(&self.db.pool, "documents", id).await
+    }
+
+    /// Many source documents by id, in one query; missing ids are absent from the map.
+    pub async fn get_documents(&self, ids: &[&str]) -> Result<HashMap<String, SourceDocument>> {
+        fetch_bodies(&self.db.pool, "documents", ids.iter().copied()).await
+    }
+
+    /// A page of source documents ordered by id, after `after`; at most `limit` of them.
+    pub async fn list_documents(
+        &self,
+        publisher_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<SourceDocument>> {
+        let mut query = QueryBuilder::new("SELECT body FROM documents WHERE 1 = 1");
+        if !publisher_id.is_empty() {
+            let publisher = query.arg(publisher_id);
+            query.push(&format!(" AND publisher_id = {publisher}"));
+        }
+        if let Some(after) = after {
+            let after = query.arg(after);
+            query.push(&format!(" AND id > {after}"));
+        }
+        let limit = query.arg(limit as i64);
+        query.push(&format!(" ORDER BY id LIMIT {limit}"));
+        let rows = query.build().fetch_all(&self.db.pool).await?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// Records a source document whose own fields are valid; `remote` holds the problems found
+    /// with the actors it names.
+    pub async fn create_document(
+        &self,
+        id: &str,
+        valid: ValidDocument,
+        remote: Violations,
+        request: Option<&RequestKey>,
+    ) -> Result<SourceDocument> {
+        let outcome = self.try_create_document(id, valid, remote, request).await;
+        settle_create(&self.db.pool, outcome, request, format!("documents/{id}")).await
+    }
+
+    async fn try_create_document(
+        &self,
+        id: &str,
+        valid: ValidDocument,
+        remote: Violations,
+        request: Option<&RequestKey>,
+    ) -> Result<SourceDocument> {
+        let mut tx = self.db.begin_write().await?;
+        if let Some(replayed) = replay(&mut tx, request).await? {
+            return Ok(replayed);
+        }
+        let name = format!("documents/{id}");
+        if exists(&mut tx, "SELECT 1 FROM documents WHERE id = $1", id).await? {
+            return Err(Error::AlreadyExists {
+                name,
+                detail: String::new(),
+            });
+        }
+        remote.into_result()?;
+        let now = now_micros();
+        let mut document = valid.document;
+        document.name = name;
+        document.create_time = Some(timestamp_from_micros(now));
+        document.etag = etag(1);
+        sqlx::query(
+            "INSERT INTO documents (id, publisher_id, revision, create_time, body) \
+             VALUES ($1, $2, 1, $3, $4)",
+        )
+        .bind(id)
+        .bind(valid.publisher_id.as_str())
+        .bind(now)
+        .bind(document.encode_to_vec())
+        .execute(&mut *tx)
+        .await?;
+        record_response(&mut tx, request, &document).await?;
+        tx.commit().await?;
+        Ok(document)
+    }
+}
+
+async fn exists(connection: &mut AnyConnection, sql: &str, id: &str) -> Result<bool> {
+    Ok(sqlx::query(sql)
+        .bind(id)
+        .fetch_optional(&mut *connection)
+        .await?
+        .is_some())
+}
+
+/// Adds to `violations` (the problems found by other services) the documents and the answered
+/// statement that do not exist, and fails when there is any problem.
+async fn check_local_references(
+    connection: &mut AnyConnection,
+    mut violations: Violations,
+    references: &StatementReferences,
+) -> Result<()> {
+    let ids: BTreeSet<&str> = references
+        .documents
+        .iter()
+        .filter_map(|r| names::parse(&r.name, "documents"))
+        .collect();
+    if !ids.is_empty() {
+        let mut query = QueryBuilder::new("SELECT id FROM documents WHERE id IN (");
+        let list = query.args(ids.iter().copied());
+        query.push(&list).push(")");
+        let found: BTreeSet<String> = query
+            .build()
+            .fetch_all(&mut *connection)
+            .await?
+            .iter()
+            .map(|row| row.try_get("id"))
+            .collect::<Result<_, _>>()?;
+        for reference in &references.documents {
+            if !found.contains(names::id_of(&reference.name)) {
+                missing(&mut violations, reference);
+            }
+        }
+    }
+    if let Some(reference) = &references.in_reply_to {
+        let id = names::id_of(&reference.name);
+        if !exists(connection, "SELECT 1 FROM statements WHERE id = $1", id).await? {
+            missing(&mut violations, reference);
+        }
+    }
+    violations.into_result()?;
+    Ok(())
+}
+
+fn missing(violations: &mut Violations, reference: &Reference) {
+    violations.add(
+        &reference.field,
+        format!("{} does not exist", reference.name),
+    );
+}
+
+async fn insert_side_rows(
+    connection: &mut AnyConnection,
+    id: &str,
+    projection: &StatementProjection,
+) -> Result<()> {
+    for (actor_id, role) in &projection.actors {
+        sqlx::query(
+            "INSERT INTO statement_actors (statement_id, actor_id, role) VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(actor_id.as_str())
+        .bind(role.as_str())
+        .execute(&mut *connection)
+        .await?;
+    }
+    for topic in &projection.topics {
+        sqlx::query("INSERT INTO statement_topics (statement_id, topic_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(topic.as_str())
+            .execute(&mut *connection)
+            .await?;
+    }
+    for document in &projection.documents {
+        sqlx::query("INSERT INTO statement_documents (statement_id, document_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(document.as_str())
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn delete_side_rows(connection: &mut AnyConnection, id: &str) -> Result<()> {
+    for sql in [
+        "DELETE FROM statement_actors WHERE statement_id = $1",
+        "DELETE FROM statement_topics WHERE statement_id = $1",
+        "DELETE FROM statement_documents WHERE statement_id = $1",
+    ] {
+        sqlx::query(sql).bind(id).execute(&mut *connection).await?;
+    }
+    Ok(())
+}
