@@ -145,6 +145,17 @@ impl QueryBuilder {
             .join(", ")
     }
 
+    /// Ends a listing ordered by `id`: only ids after `after` (the page token's cursor), at
+    /// most `limit` rows.
+    pub fn page_by_id(&mut self, after: Option<&str>, limit: usize) -> &mut Self {
+        if let Some(after) = after {
+            let after = self.arg(after);
+            self.push(&format!(" AND id > {after}"));
+        }
+        let limit = self.arg(limit as i64);
+        self.push(&format!(" ORDER BY id LIMIT {limit}"))
+    }
+
     /// The SQL so far.
     pub fn sql(&self) -> &str {
         &self.sql

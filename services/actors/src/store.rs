@@ -109,12 +109,7 @@ impl Store {
             let pattern = query.arg(format!("%{}%", escape_like(&filter.name_folded)));
             query.push(&format!(" AND search_text LIKE {pattern} ESCAPE '\\'"));
         }
-        if let Some(after) = after {
-            let after = query.arg(after);
-            query.push(&format!(" AND id > {after}"));
-        }
-        let limit = query.arg(limit as i64);
-        query.push(&format!(" ORDER BY id LIMIT {limit}"));
+        query.page_by_id(after, limit);
         let rows = query.build().fetch_all(&self.db.pool).await?;
         rows.iter().map(decode).collect()
     }
@@ -385,12 +380,7 @@ impl Store {
             let country = query.arg(filter.country.as_str());
             query.push(&format!(" AND country = {country}"));
         }
-        if let Some(after) = after {
-            let after = query.arg(after);
-            query.push(&format!(" AND id > {after}"));
-        }
-        let limit = query.arg(limit as i64);
-        query.push(&format!(" ORDER BY id LIMIT {limit}"));
+        query.page_by_id(after, limit);
         let rows = query.build().fetch_all(&self.db.pool).await?;
         rows.iter().map(decode).collect()
     }

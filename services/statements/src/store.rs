@@ -393,12 +393,7 @@ impl Store {
             let publisher = query.arg(publisher_id);
             query.push(&format!(" AND publisher_id = {publisher}"));
         }
-        if let Some(after) = after {
-            let after = query.arg(after);
-            query.push(&format!(" AND id > {after}"));
-        }
-        let limit = query.arg(limit as i64);
-        query.push(&format!(" ORDER BY id LIMIT {limit}"));
+        query.page_by_id(after, limit);
         let rows = query.build().fetch_all(&self.db.pool).await?;
         rows.iter().map(decode).collect()
     }
