@@ -10,13 +10,14 @@ Usage: chancery <command> [options]
 
 Commands:
   up          Run every Chancery service in this process, each on its own port:
-              actors 50052, communications 50053, statements 50054.
+              gateway 50051, actors 50052, communications 50053, statements 50054.
 
 Options of `up`:
   --in-memory          Keep data in memory only (lost at exit).
   --data-dir DIR       Keep SQLite files in DIR (default ./data).
   --host IP            Address to listen on (default 127.0.0.1; 0.0.0.0 for every interface).
-  --port-base N        Ports N+1 (actors), N+2, N+3 instead of 50052…; 0 picks free ports and prints them.
+  --port-base N        Ports N (gateway), N+1 (actors), N+2, N+3 instead of 50051…;
+                       0 picks free ports and prints them.
 
 Other:
   -h, --help           Show this help.

@@ -23,6 +23,11 @@ struct Member {
     grpc_service: &'static str,
 }
 
+const GATEWAY: Member = Member {
+    name: "gateway",
+    offset: 0,
+    grpc_service: chancery_gateway::SERVICE_NAME,
+};
 const ACTORS: Member = Member {
     name: "actors",
     offset: 1,
@@ -86,9 +91,10 @@ async fn start_and_wait(options: &UpOptions) -> Result<(), String> {
         opened.map_err(|error| format!("cannot open the {} database: {error}", member.name))
     };
 
+    let (gateway_listener, _) = bind(&GATEWAY).await?;
     let (actors_listener, actors_addr) = bind(&ACTORS).await?;
     let (communications_listener, communications_addr) = bind(&COMMUNICATIONS).await?;
-    let (statements_listener, _) = bind(&STATEMENTS).await?;
+    let (statements_listener, statements_addr) = bind(&STATEMENTS).await?;
     println!(
         "{:<15} {}",
         "data",
@@ -113,6 +119,12 @@ async fn start_and_wait(options: &UpOptions) -> Result<(), String> {
     let statements_db = open(
         &STATEMENTS,
         chancery_statements::open_database(&database_url(&STATEMENTS))
+            .await
+            .map_err(|e| e.to_string()),
+    )?;
+    let gateway_db = open(
+        &GATEWAY,
+        chancery_gateway::open_database(&database_url(&GATEWAY))
             .await
             .map_err(|e| e.to_string()),
     )?;
@@ -182,6 +194,27 @@ async fn start_and_wait(options: &UpOptions) -> Result<(), String> {
             )
             .await
             .map_err(|e| format!("statements: {e}"))
+        });
+    }
+
+    {
+        let server = server(&gateway_listener);
+        let backends = chancery_gateway::Backends {
+            actors: channel_to(actors_addr),
+            communications: channel_to(communications_addr),
+            statements: channel_to(statements_addr),
+        };
+        let shutdown = on_stop();
+        services.spawn(async move {
+            chancery_gateway::serve_with_database(
+                gateway_listener,
+                &server,
+                gateway_db,
+                backends,
+                shutdown,
+            )
+            .await
+            .map_err(|e| format!("gateway: {e}"))
         });
     }
 

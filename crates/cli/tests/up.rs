@@ -20,10 +20,14 @@ fn start(data_dir: &std::path::Path) -> (Child, String) {
         .expect("start chancery up");
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().expect("a line").expect("readable");
-    let mut words = first.split_whitespace();
-    assert_eq!(words.next(), Some("actors"), "{first}");
-    let addr = words.next().expect("address").to_owned();
+    // One line per service, `NAME ADDRESS GRPC-SERVICE`, gateway first.
+    let addr = loop {
+        let line = lines.next().expect("a line per service").expect("readable");
+        let mut words = line.split_whitespace();
+        if words.next() == Some("actors") {
+            break words.next().expect("address").to_owned();
+        }
+    };
     std::thread::spawn(move || for _ in lines {});
     (child, addr)
 }

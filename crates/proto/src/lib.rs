@@ -47,6 +47,15 @@ pub mod statements {
     }
 }
 
+/// `chancery.gateway.v1`: episodes, the composed episode view, bundles.
+pub mod gateway {
+    /// Version 1.
+    #[allow(missing_docs, unreachable_pub, clippy::all)]
+    pub mod v1 {
+        generated_package!("chancery.gateway.v1.rs");
+    }
+}
+
 /// The encoded `FileDescriptorSet` of every Chancery proto file (with its imports and comments),
 /// for server reflection: `grpcurl describe` shows the comments from it.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use chancery_proto::actors::v1::actor_service_client::ActorServiceClient;
 use chancery_proto::communications::v1::communication_service_client::CommunicationServiceClient;
+use chancery_proto::gateway::v1::episode_service_client::EpisodeServiceClient;
 use chancery_proto::statements::v1::statement_service_client::StatementServiceClient;
 use chancery_runtime::config::{LogFormat, ServerConfig};
 use tokio::sync::oneshot;
@@ -62,6 +63,8 @@ pub enum Service {
     /// `chancery.statements.v1.StatementService` (needs `Options::actors` and
     /// `Options::communications`).
     Statements,
+    /// `chancery.gateway.v1.EpisodeService` (needs all three backends in `Options`).
+    Gateway,
 }
 
 /// How to start a test server; the defaults suit most tests.
@@ -76,6 +79,8 @@ pub struct Options {
     pub actors: Option<SocketAddr>,
     /// Where the communications service listens; as for `actors`.
     pub communications: Option<SocketAddr>,
+    /// Where the statements service listens; as for `actors`.
+    pub statements: Option<SocketAddr>,
 }
 
 /// An address where nothing listens: connections to it are refused at once.
@@ -96,6 +101,7 @@ impl Default for Options {
             database_url: None,
             actors: None,
             communications: None,
+            statements: None,
         }
     }
 }
@@ -143,7 +149,8 @@ pub async fn spawn_with(service: Service, options: Options) -> TestServer {
         let _ = stopped.await;
     };
     let server = options.server;
-    let (actors, communications) = (options.actors, options.communications);
+    let (actors, communications, statements) =
+        (options.actors, options.communications, options.statements);
     let task = match service {
         Service::Actors => {
             let database = chancery_actors::open_database(&database_url)
@@ -186,6 +193,23 @@ pub async fn spawn_with(service: Service, options: Options) -> TestServer {
                 .map_err(|e| e.to_string())
             })
         }
+        Service::Gateway => {
+            let database = chancery_gateway::open_database(&database_url)
+                .await
+                .expect("open the gateway database");
+            let backends = chancery_gateway::Backends {
+                actors: backend(actors),
+                communications: backend(communications),
+                statements: backend(statements),
+            };
+            tokio::spawn(async move {
+                chancery_gateway::serve_with_database(
+                    listener, &server, database, backends, shutdown,
+                )
+                .await
+                .map_err(|e| e.to_string())
+            })
+        }
     };
     let channel = connect(addr).await;
     TestServer {
@@ -197,8 +221,8 @@ pub async fn spawn_with(service: Service, options: Options) -> TestServer {
     }
 }
 
-/// The three data services, wired to each other as in production: communications and statements
-/// check actors; statements check communications.
+/// The whole suite, wired as in production: communications and statements check actors;
+/// statements check communications; the gateway composes all three.
 #[derive(Debug)]
 pub struct Suite {
     /// The actors service.
@@ -207,9 +231,11 @@ pub struct Suite {
     pub communications: TestServer,
     /// The statements service, wired to `actors` and `communications`.
     pub statements: TestServer,
+    /// The gateway, wired to the three services.
+    pub gateway: TestServer,
 }
 
-/// Starts the three data services, each with its own fresh database.
+/// Starts the four services, each with its own fresh database.
 pub async fn spawn_suite() -> Suite {
     let actors = spawn(Service::Actors).await;
     let communications = spawn_with(
@@ -229,10 +255,21 @@ pub async fn spawn_suite() -> Suite {
         },
     )
     .await;
+    let gateway = spawn_with(
+        Service::Gateway,
+        Options {
+            actors: Some(actors.addr),
+            communications: Some(communications.addr),
+            statements: Some(statements.addr),
+            ..Options::default()
+        },
+    )
+    .await;
     Suite {
         actors,
         communications,
         statements,
+        gateway,
     }
 }
 
@@ -260,6 +297,11 @@ impl TestServer {
     /// A client of the statements service.
     pub fn statements(&self) -> StatementServiceClient<Channel> {
         StatementServiceClient::new(self.channel.clone())
+    }
+
+    /// A client of the gateway.
+    pub fn gateway(&self) -> EpisodeServiceClient<Channel> {
+        EpisodeServiceClient::new(self.channel.clone())
     }
 
     /// A client of the health service.

@@ -1,0 +1,159 @@
+//! The Chancery gateway (`chancery.gateway.v1.EpisodeService`, port 50051): it owns episodes and
+//! composes one sourced view of an episode from the actors, communications and statements
+//! services, in at most two sequential rounds of batch calls.
+//!
+//! # Layout
+//!
+//! - [`config`]: the gateway's settings and the addresses of the three services.
+//! - [`api`]: the RPC handlers; each delegates to the module of its concern.
+//! - [`episodes`]: episode create/read/update/delete and membership, with members checked in
+//!   their owning services.
+//! - [`view`]: `GetEpisodeView`: fan-out, deadline budgets, partial views, assembly.
+//! - [`bundle`]: `ImportBundle` / `ExportBundle`: a whole episode in or out.
+//! - [`store`]: episodes on SQLite/PostgreSQL; migrations in `migrations/{sqlite,postgres}`.
+//! - [`error`]: the suite-wide error type, mapped to `tonic::Status` in one place.
+
+pub mod api;
+pub mod bundle;
+pub mod config;
+pub mod episodes;
+pub mod error;
+pub mod store;
+pub mod view;
+
+use std::future::Future;
+
+use chancery_proto::actors::v1::actor_service_client::ActorServiceClient;
+use chancery_proto::communications::v1::communication_service_client::CommunicationServiceClient;
+use chancery_proto::gateway::v1::episode_service_server::EpisodeServiceServer;
+use chancery_proto::statements::v1::statement_service_client::StatementServiceClient;
+use chancery_runtime::backends::lazy_channel;
+use chancery_runtime::config::ServerConfig;
+use chancery_runtime::db::{self, Database, Migrations};
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+use tonic::transport::Channel;
+
+/// Fully-qualified name of the gRPC service, as health checks and reflection name it.
+pub const SERVICE_NAME: &str = "chancery.gateway.v1.EpisodeService";
+
+/// Largest request message accepted, in bytes (bundles are large); larger ones fail with
+/// RESOURCE_EXHAUSTED.
+pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
+
+/// The gateway's migrations, embedded in the binary.
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: &sqlx::migrate!("./migrations/sqlite"),
+    postgres: &sqlx::migrate!("./migrations/postgres"),
+};
+
+/// The services the gateway composes.
+#[derive(Debug, Clone)]
+pub struct Backends {
+    /// Channel to the actors service.
+    pub actors: Channel,
+    /// Channel to the communications service.
+    pub communications: Channel,
+    /// Channel to the statements service.
+    pub statements: Channel,
+}
+
+/// What every handler works with: the episode store and the backends.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    /// The episode store.
+    pub store: store::Store,
+    /// The services the gateway composes.
+    pub backends: Backends,
+}
+
+impl Gateway {
+    /// A client of the actors service.
+    pub fn actors(&self) -> ActorServiceClient<Channel> {
+        ActorServiceClient::new(self.backends.actors.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    /// A client of the communications service.
+    pub fn communications(&self) -> CommunicationServiceClient<Channel> {
+        CommunicationServiceClient::new(self.backends.communications.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    /// A client of the statements service.
+    pub fn statements(&self) -> StatementServiceClient<Channel> {
+        StatementServiceClient::new(self.backends.statements.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+    }
+}
+
+/// Why the gateway stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Database(#[from] chancery_runtime::db::DbError),
+    /// The server failed.
+    #[error(transparent)]
+    Server(#[from] chancery_runtime::server::ServeError),
+}
+
+/// Opens and migrates the gateway's database.
+pub async fn open_database(url: &str) -> Result<Database, ServeError> {
+    Ok(db::connect(url, &MIGRATIONS).await?)
+}
+
+/// The gateway's routes on an opened database, for a server that hosts it.
+pub fn routes(database: Database, backends: Backends) -> Routes {
+    let gateway = Gateway {
+        store: store::Store::new(database),
+        backends,
+    };
+    Routes::new(
+        EpisodeServiceServer::new(api::Api::new(gateway))
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(4 * MAX_MESSAGE_BYTES),
+    )
+}
+
+/// Opens the database, then serves the gateway on `listener` until `shutdown` resolves and
+/// in-flight requests drain. The backends are connected lazily.
+pub async fn serve(
+    listener: TcpListener,
+    config: &config::Config,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let database = open_database(&config.service.database_url).await?;
+    let backends = Backends {
+        actors: lazy_channel(&config.actors_addr),
+        communications: lazy_channel(&config.communications_addr),
+        statements: lazy_channel(&config.statements_addr),
+    };
+    serve_with_database(
+        listener,
+        &config.service.server,
+        database,
+        backends,
+        shutdown,
+    )
+    .await
+}
+
+/// Serves the gateway on an already opened database.
+pub async fn serve_with_database(
+    listener: TcpListener,
+    server: &ServerConfig,
+    database: Database,
+    backends: Backends,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    chancery_runtime::server::serve(
+        listener,
+        server,
+        routes(database, backends),
+        &[SERVICE_NAME],
+        shutdown,
+    )
+    .await?;
+    Ok(())
+}
