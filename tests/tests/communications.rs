@@ -1178,6 +1178,7 @@ async fn a_write_while_the_actors_service_is_stopped_is_unavailable_and_stores_n
         actors,
         communications: _communications,
         statements: _statements,
+        gateway: _gateway,
     } = suite;
     let kept = create(&mut client, "before", call(&[MACRON, PUTIN], "2022-03-22")).await;
     actors.stop().await.unwrap();
