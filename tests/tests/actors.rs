@@ -281,7 +281,7 @@ async fn batch_get_answers_in_order_and_names_the_missing() {
 
     let too_many = client
         .batch_get_actors(BatchGetActorsRequest {
-            names: vec!["actors/a-one".into(); 1001],
+            names: vec!["actors/a-one".into(); 10_001],
             allow_missing: true,
         })
         .await

@@ -24,7 +24,7 @@ pub const MAX_EXTERNAL_IDS: usize = 50;
 /// Most source references per resource.
 pub const MAX_SOURCES: usize = 100;
 /// Most names in one batch get, and queries in one office resolution.
-pub const MAX_BATCH: usize = 1000;
+pub const MAX_BATCH: usize = 10_000;
 /// An open end of a tenure, as stored.
 pub const OPEN_END: i64 = i64::MAX;
 

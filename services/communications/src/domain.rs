@@ -38,7 +38,7 @@ pub const MAX_SOURCES: usize = 100;
 /// Most entries of a status log.
 pub const MAX_STATUS_LOG: usize = 1000;
 /// Most names in one batch get.
-pub const MAX_BATCH: usize = 1000;
+pub const MAX_BATCH: usize = 10_000;
 /// Most distinct actors one write may name: they are all checked with a single `BatchGetActors`
 /// call, which takes at most this many names.
 pub const MAX_ACTOR_REFERENCES: usize = 1000;

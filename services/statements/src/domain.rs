@@ -51,7 +51,7 @@ pub const MAX_CREDIT_CHARS: usize = 200;
 /// Longest caption of a media asset.
 pub const MAX_CAPTION_CHARS: usize = 2000;
 /// Most names in one batch get.
-pub const MAX_BATCH: usize = 1000;
+pub const MAX_BATCH: usize = 10_000;
 
 /// The fields of a statement an update mask may name.
 pub const STATEMENT_MASK_PATHS: &[&str] = &[
