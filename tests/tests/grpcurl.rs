@@ -105,3 +105,48 @@ async fn grpcurl_lists_describes_creates_and_gets() {
     ));
     assert!(health.contains("SERVING"), "{health}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpcurl_lists_and_describes_communications_statements_and_the_gateway() {
+    let suite = chancery_testkit::spawn_suite().await;
+    for (server, service, comment) in [
+        (
+            &suite.communications,
+            "chancery.communications.v1.CommunicationService",
+            "Appends one assertion to a communication's status log",
+        ),
+        (
+            &suite.statements,
+            "chancery.statements.v1.StatementService",
+            "Records a source document",
+        ),
+        (
+            &suite.gateway,
+            "chancery.gateway.v1.EpisodeService",
+            "Composes the sourced view of an episode",
+        ),
+    ] {
+        let listed = stdout(&run(server, None, &["list"]));
+        let services: Vec<&str> = listed.lines().collect();
+        assert!(
+            services.contains(&service),
+            "{service} missing from {listed}"
+        );
+        assert!(services.contains(&"grpc.health.v1.Health"), "{listed}");
+        assert!(
+            !services.contains(&"chancery.actors.v1.ActorService"),
+            "a server lists only what it serves: {listed}"
+        );
+        let described = stdout(&run(server, None, &["describe", service]));
+        assert!(described.contains(comment), "{described}");
+    }
+    let attribution = stdout(&run(
+        &suite.statements,
+        None,
+        &["describe", "chancery.statements.v1.AttributionHop"],
+    ));
+    assert!(
+        attribution.contains("How this layer's reporter got the statement"),
+        "{attribution}"
+    );
+}
