@@ -4,24 +4,41 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+/// Where the client commands find the gateway unless `--gateway` says otherwise.
+pub const DEFAULT_GATEWAY: &str = "http://127.0.0.1:50051";
+
 /// What `chancery --help` prints.
 pub const USAGE: &str = "\
 Usage: chancery <command> [options]
 
 Commands:
-  up          Run every Chancery service in this process, each on its own port:
-              gateway 50051, actors 50052, communications 50053, statements 50054.
+  up                      Run every Chancery service in this process, each on its own port:
+                          gateway 50051, actors 50052, communications 50053, statements 50054.
+  import FILE             Import an episode bundle (JSON; `-` reads standard input) through
+                          the gateway: every resource goes to its service, idempotently.
+  export episodes/ID      Export an episode and everything it refers to as a bundle (JSON).
+  view episodes/ID        Show an episode's sourced timeline, as the gateway composes it.
 
 Options of `up`:
+  --demo               Also import the demo episode, episodes/macron-putin-2022-03, once the
+                       services are up (again on later starts: nothing changes twice).
   --in-memory          Keep data in memory only (lost at exit).
   --data-dir DIR       Keep SQLite files in DIR (default ./data).
   --host IP            Address to listen on (default 127.0.0.1; 0.0.0.0 for every interface).
   --port-base N        Ports N (gateway), N+1 (actors), N+2, N+3 instead of 50051…;
                        0 picks free ports and prints them.
 
+Options of `import`, `export` and `view`:
+  --gateway URI        The gateway to talk to (default http://127.0.0.1:50051; host:port works).
+  -o, --output FILE    `export` only: write the bundle to FILE instead of standard output.
+
 Other:
   -h, --help           Show this help.
   -V, --version        Show the version.
+
+Exit status: 0 on success (a view with unreachable parts is still a view), 1 when the gateway
+refuses the request, 64 on bad arguments, 65 when a bundle file is not valid, 66 when it cannot
+be read, 69 when the gateway cannot be reached, 73 when the output cannot be written.
 
 Environment: RUST_LOG (default info), CHANCERY_LOG_FORMAT (pretty|json).
 ";
@@ -37,6 +54,8 @@ pub struct UpOptions {
     pub host: IpAddr,
     /// Port of the gateway; the other services follow it. 0 for free ports.
     pub port_base: u16,
+    /// Import the demo bundle once the services are up.
+    pub demo: bool,
 }
 
 impl Default for UpOptions {
@@ -46,8 +65,38 @@ impl Default for UpOptions {
             data_dir: PathBuf::from("data"),
             host: IpAddr::from([127, 0, 0, 1]),
             port_base: 50051,
+            demo: false,
         }
     }
+}
+
+/// Options of `chancery import`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// The bundle file; `-` for standard input.
+    pub file: PathBuf,
+    /// URI of the gateway, `http://host:port`.
+    pub gateway: String,
+}
+
+/// Options of `chancery export`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// The episode, `episodes/{id}`.
+    pub episode: String,
+    /// URI of the gateway, `http://host:port`.
+    pub gateway: String,
+    /// Where to write the bundle; standard output when `None`.
+    pub output: Option<PathBuf>,
+}
+
+/// Options of `chancery view`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewOptions {
+    /// The episode, `episodes/{id}`.
+    pub episode: String,
+    /// URI of the gateway, `http://host:port`.
+    pub gateway: String,
 }
 
 /// A parsed command line.
@@ -59,6 +108,12 @@ pub enum Command {
     Version,
     /// Run the suite.
     Up(UpOptions),
+    /// Import a bundle.
+    Import(ImportOptions),
+    /// Export an episode as a bundle.
+    Export(ExportOptions),
+    /// Show an episode's view.
+    View(ViewOptions),
 }
 
 /// Parses the arguments after the program name.
@@ -70,6 +125,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "-V" | "--version" => Ok(Command::Version),
         "up" => parse_up(rest).map(Command::Up),
+        "import" => parse_import(rest).map(Command::Import),
+        "export" => parse_export(rest).map(Command::Export),
+        "view" => parse_view(rest).map(Command::View),
         other => Err(format!("unknown command {other:?}")),
     }
 }
@@ -84,6 +142,7 @@ fn parse_up(args: &[String]) -> Result<UpOptions, String> {
                 .ok_or_else(|| format!("{name} needs a value"))
         };
         match flag.as_str() {
+            "--demo" => options.demo = true,
             "--in-memory" => options.in_memory = true,
             "--data-dir" => options.data_dir = PathBuf::from(value("--data-dir")?),
             "--host" => {
@@ -109,6 +168,108 @@ fn parse_up(args: &[String]) -> Result<UpOptions, String> {
     Ok(options)
 }
 
+/// The gateway URI of `--gateway`: `http://host:port`, or `host:port` taken as such.
+fn gateway_uri(value: &str) -> Result<String, String> {
+    let uri = if value.contains("://") {
+        value.to_owned()
+    } else {
+        format!("http://{value}")
+    };
+    chancery_runtime::config::parse_backend_uri(&uri)
+        .map(|_| uri.trim_end_matches('/').to_owned())
+        .map_err(|problem| format!("--gateway {problem}"))
+}
+
+/// The episode an argument names: `episodes/{id}`, or a bare id.
+fn episode_name(value: &str) -> Result<String, String> {
+    let name = if value.contains('/') {
+        value.to_owned()
+    } else {
+        format!("episodes/{value}")
+    };
+    match chancery_runtime::names::parse(&name, "episodes") {
+        Some(_) => Ok(name),
+        None => Err(format!(
+            "expected an episode as episodes/ID, such as episodes/macron-putin-2022-03 (got {value:?})"
+        )),
+    }
+}
+
+/// The options and the one positional argument of a client command.
+struct ClientArgs {
+    positional: Option<String>,
+    gateway: String,
+    output: Option<PathBuf>,
+}
+
+fn parse_client(command: &str, args: &[String], takes_output: bool) -> Result<ClientArgs, String> {
+    let mut parsed = ClientArgs {
+        positional: None,
+        gateway: DEFAULT_GATEWAY.to_owned(),
+        output: None,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match arg.as_str() {
+            "--gateway" => parsed.gateway = gateway_uri(&value("--gateway")?)?,
+            "-o" | "--output" if takes_output => {
+                parsed.output = Some(PathBuf::from(value(arg)?));
+            }
+            flag if flag.starts_with('-') && flag != "-" => {
+                return Err(format!("unknown option {flag:?} for `{command}`"));
+            }
+            positional => {
+                if parsed.positional.is_some() {
+                    return Err(format!(
+                        "`{command}` takes one argument (got {positional:?} too)"
+                    ));
+                }
+                parsed.positional = Some(positional.to_owned());
+            }
+        }
+    }
+    Ok(parsed)
+}
+
+fn parse_import(args: &[String]) -> Result<ImportOptions, String> {
+    let parsed = parse_client("import", args, false)?;
+    let file = parsed
+        .positional
+        .ok_or("`import` needs the bundle file to import (or - for standard input)")?;
+    Ok(ImportOptions {
+        file: PathBuf::from(file),
+        gateway: parsed.gateway,
+    })
+}
+
+fn parse_export(args: &[String]) -> Result<ExportOptions, String> {
+    let parsed = parse_client("export", args, true)?;
+    let episode = parsed
+        .positional
+        .ok_or("`export` needs the episode to export, as episodes/ID")?;
+    Ok(ExportOptions {
+        episode: episode_name(&episode)?,
+        gateway: parsed.gateway,
+        output: parsed.output,
+    })
+}
+
+fn parse_view(args: &[String]) -> Result<ViewOptions, String> {
+    let parsed = parse_client("view", args, false)?;
+    let episode = parsed
+        .positional
+        .ok_or("`view` needs the episode to show, as episodes/ID")?;
+    Ok(ViewOptions {
+        episode: episode_name(&episode)?,
+        gateway: parsed.gateway,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +287,7 @@ mod tests {
             "0.0.0.0",
             "--port-base",
             "0",
+            "--demo",
         ]))
         .unwrap();
         assert_eq!(
@@ -134,6 +296,7 @@ mod tests {
                 in_memory: true,
                 host: IpAddr::from([0, 0, 0, 0]),
                 port_base: 0,
+                demo: true,
                 ..Default::default()
             })
         );
@@ -144,32 +307,62 @@ mod tests {
     }
 
     #[test]
+    fn client_commands_take_their_argument_and_a_gateway() {
+        assert_eq!(
+            parse(&strings(&["import", "demo.json"])).unwrap(),
+            Command::Import(ImportOptions {
+                file: PathBuf::from("demo.json"),
+                gateway: DEFAULT_GATEWAY.into(),
+            })
+        );
+        assert_eq!(
+            parse(&strings(&["import", "-", "--gateway", "127.0.0.1:6000"])).unwrap(),
+            Command::Import(ImportOptions {
+                file: PathBuf::from("-"),
+                gateway: "http://127.0.0.1:6000".into(),
+            })
+        );
+        assert_eq!(
+            parse(&strings(&[
+                "export",
+                "--gateway",
+                "http://gateway:50051/",
+                "episodes/macron-putin-2022-03",
+                "-o",
+                "out.json",
+            ]))
+            .unwrap(),
+            Command::Export(ExportOptions {
+                episode: "episodes/macron-putin-2022-03".into(),
+                gateway: "http://gateway:50051".into(),
+                output: Some(PathBuf::from("out.json")),
+            })
+        );
+        assert_eq!(
+            parse(&strings(&["view", "macron-putin-2022-03"])).unwrap(),
+            Command::View(ViewOptions {
+                episode: "episodes/macron-putin-2022-03".into(),
+                gateway: DEFAULT_GATEWAY.into(),
+            })
+        );
+    }
+
+    #[test]
     fn mistakes_are_explained() {
-        assert!(
-            parse(&strings(&["down"]))
-                .unwrap_err()
-                .contains("unknown command")
-        );
-        assert!(
-            parse(&strings(&["up", "--host"]))
-                .unwrap_err()
-                .contains("needs a value")
-        );
-        assert!(
-            parse(&strings(&["up", "--host", "localhost"]))
-                .unwrap_err()
-                .contains("IP address")
-        );
-        assert!(
-            parse(&strings(&["up", "--port-base", "70000"]))
-                .unwrap_err()
-                .contains("--port-base")
-        );
-        assert!(
-            parse(&strings(&["up", "--verbose"]))
-                .unwrap_err()
-                .contains("unknown option")
-        );
+        let problem = |args: &[&str]| parse(&strings(args)).unwrap_err();
+        assert!(problem(&["down"]).contains("unknown command"));
+        assert!(problem(&["up", "--host"]).contains("needs a value"));
+        assert!(problem(&["up", "--host", "localhost"]).contains("IP address"));
+        assert!(problem(&["up", "--port-base", "70000"]).contains("--port-base"));
+        assert!(problem(&["up", "--verbose"]).contains("unknown option"));
+        assert!(problem(&["import"]).contains("bundle file"));
+        assert!(problem(&["import", "a.json", "b.json"]).contains("one argument"));
+        assert!(problem(&["import", "a.json", "-o", "x"]).contains("unknown option"));
+        assert!(problem(&["export"]).contains("episodes/ID"));
+        assert!(problem(&["export", "actors/tass"]).contains("episodes/ID"));
+        assert!(problem(&["view", "Episodes/X"]).contains("episodes/ID"));
+        assert!(problem(&["view", "x", "--gateway", "https://g:1"]).contains("--gateway"));
+        assert!(problem(&["view", "x", "--gateway", "g"]).contains("--gateway"));
         assert_eq!(parse(&[]).unwrap(), Command::Help);
     }
 }

@@ -1,4 +1,5 @@
-//! `chancery`: run the whole suite in one process (`chancery up`) and drive it.
+//! `chancery`: run the whole suite in one process (`chancery up`) and drive it (`import`,
+//! `export`, `view`).
 
 use std::process::ExitCode;
 

@@ -1,6 +1,11 @@
 //! `chancery up`: every service in one process, each on its own port, wired to each other as in
 //! production and sharing one shutdown. Stops on SIGTERM or Ctrl-C: every service turns
 //! NOT_SERVING and drains.
+//!
+//! With `--demo`, once the services are up the demo bundle (the seed episode,
+//! `episodes/macron-putin-2022-03`) is imported through the gateway, as `chancery import` would;
+//! on later starts over the same data the import finds everything unchanged. A failed import
+//! stops the suite with an error.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -91,7 +96,7 @@ async fn start_and_wait(options: &UpOptions) -> Result<(), String> {
         opened.map_err(|error| format!("cannot open the {} database: {error}", member.name))
     };
 
-    let (gateway_listener, _) = bind(&GATEWAY).await?;
+    let (gateway_listener, gateway_addr) = bind(&GATEWAY).await?;
     let (actors_listener, actors_addr) = bind(&ACTORS).await?;
     let (communications_listener, communications_addr) = bind(&COMMUNICATIONS).await?;
     let (statements_listener, statements_addr) = bind(&STATEMENTS).await?;
@@ -218,12 +223,28 @@ async fn start_and_wait(options: &UpOptions) -> Result<(), String> {
         });
     }
 
-    // Run until a signal, or until a service fails on its own.
+    // Run until a signal, or until a service fails on its own; meanwhile load the demo.
+    let demo = load_demo(options.demo, gateway_addr);
+    let mut demo = std::pin::pin!(demo);
+    let mut demo_done = !options.demo;
     let mut failure = None;
-    tokio::select! {
-        () = shutdown::signal() => {}
-        Some(result) = services.join_next() => {
-            failure = Some(result.map_err(|e| e.to_string()).and_then(|r| r).err().unwrap_or_else(|| "a service stopped".into()));
+    loop {
+        tokio::select! {
+            () = shutdown::signal() => break,
+            Some(result) = services.join_next() => {
+                failure = Some(result.map_err(|e| e.to_string()).and_then(|r| r).err().unwrap_or_else(|| "a service stopped".into()));
+                break;
+            }
+            loaded = &mut demo, if !demo_done => {
+                demo_done = true;
+                match loaded {
+                    Ok(line) => println!("{:<15} {line}", "demo"),
+                    Err(problem) => {
+                        failure = Some(format!("the demo bundle could not be imported: {problem}"));
+                        break;
+                    }
+                }
+            }
         }
     }
     let _ = stop.send(true);
@@ -233,4 +254,31 @@ async fn start_and_wait(options: &UpOptions) -> Result<(), String> {
         }
     }
     failure.map_or(Ok(()), Err)
+}
+
+/// Imports the demo bundle through the gateway at `gateway` when `wanted`; the line to print.
+async fn load_demo(wanted: bool, gateway: SocketAddr) -> Result<String, String> {
+    if !wanted {
+        return Ok(String::new());
+    }
+    // Listening on every interface (0.0.0.0) means reachable on the loopback one.
+    let mut gateway = gateway;
+    if gateway.ip().is_unspecified() {
+        gateway.set_ip(match gateway {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let bundle = crate::import::demo_bundle();
+    let response = crate::import::send(&format!("http://{gateway}"), bundle)
+        .await
+        .map_err(|failure| failure.message)?;
+    let episode = response
+        .episode
+        .as_ref()
+        .map_or("the demo episode", |e| e.name.as_str());
+    Ok(format!(
+        "{episode} imported ({})",
+        crate::import::totals(&response)
+    ))
 }

@@ -60,3 +60,8 @@ pub mod gateway {
 /// for server reflection: `grpcurl describe` shows the comments from it.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/chancery_descriptor.bin"));
+
+#[cfg(feature = "json")]
+pub mod json;
+#[cfg(feature = "json")]
+pub use json::{bundle_from_json, bundle_to_json};

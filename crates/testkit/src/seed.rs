@@ -1,26 +1,21 @@
 //! The seed episode — every fact of `shared/seed/article.txt` (the Macron–Putin calls of March
-//! 2022) — as the create requests that record it, and [`load`] to send them to a running suite
-//! through the public APIs, in dependency order.
+//! 2022) — and [`load`] to record it in a running suite through the public APIs of the three data
+//! services, in dependency order.
+//!
+//! The single source of truth is the demo bundle file,
+//! `crates/cli/demo/macron-putin-2022-03.json` (the JSON form of `chancery.gateway.v1.Bundle`,
+//! embedded here and in the `chancery` binary): [`bundle`] parses it, and [`episode`] turns it
+//! into the create requests [`load`] sends. To change the seed, edit the file.
 //!
 //! Where the article leaves something unsaid, the data says so instead of inventing it: the
 //! article's publisher and title are not in the text, nor the exact day Legendre spoke, which
 //! is recorded as the interval the article allows (after the call of 22 March, before the one
 //! of 29 March).
 
-use chancery_proto::actors::v1::{
-    Actor, ActorKind, ActorName, AnonymousProfile, CreateActorRequest, CreatePostRequest,
-    CreateTenureRequest, MediaProfile, MediaType, NameKind, Post, PostClass, Tenure,
-};
-use chancery_proto::common::v1::{ExternalId, ExternalIdScheme, FuzzyDate, SourceRef};
-use chancery_proto::communications::v1::{
-    Communication, CommunicationKind, ContentDisclosure, CreateCommunicationRequest, Lifecycle,
-    Participant, ParticipantRole, StatusAssertion, Topic as CommunicationTopic, Verification,
-};
-use chancery_proto::statements::v1::{
-    AttributionHop, Channel, Content, ContentMode, CreateSourceDocumentRequest,
-    CreateStatementRequest, HopRelation, MediaAsset, MediaKind, QuotedSpan, Readout,
-    SourceDocument, SpeechAct, Statement, Topic as StatementTopic,
-};
+use chancery_proto::actors::v1::{CreateActorRequest, CreatePostRequest, CreateTenureRequest};
+use chancery_proto::communications::v1::CreateCommunicationRequest;
+use chancery_proto::gateway::v1::{Bundle, Episode};
+use chancery_proto::statements::v1::{CreateSourceDocumentRequest, CreateStatementRequest};
 
 use crate::Suite;
 
@@ -28,11 +23,22 @@ use crate::Suite;
 pub const SEED_DOCUMENT: &str = "documents/seed-article";
 /// When Legendre spoke, as far as the article tells: after 22 March, before 29 March 2022.
 pub const LEGENDRE_SPOKE: &str = "2022-03-23/2022-03-28";
+/// The resource name of the seed episode.
+pub const EPISODE: &str = "episodes/macron-putin-2022-03";
+/// The demo bundle file, as committed.
+pub const BUNDLE_JSON: &str = include_str!("../../cli/demo/macron-putin-2022-03.json");
+/// Where the demo bundle file is, for tests that hand it to `chancery import`.
+pub const BUNDLE_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../cli/demo/macron-putin-2022-03.json"
+);
 
-/// Every create request of the seed episode, by service, in the order they must be sent.
+/// Every create request of the seed episode, by service, in the order they must be sent, and
+/// the episode itself.
 #[derive(Debug, Clone, Default)]
 pub struct SeedEpisode {
-    /// Actors: people, states, bodies, outlets, anonymous sources.
+    /// Actors: people, states, bodies, outlets, anonymous sources; parents and affiliations
+    /// first.
     pub actors: Vec<CreateActorRequest>,
     /// Offices.
     pub posts: Vec<CreatePostRequest>,
@@ -44,918 +50,111 @@ pub struct SeedEpisode {
     pub communications: Vec<CreateCommunicationRequest>,
     /// What was said, a statement before any that replies to it.
     pub statements: Vec<CreateStatementRequest>,
+    /// The episode, `episodes/macron-putin-2022-03`, naming every communication and statement
+    /// (the gateway stores it; [`load`] does not).
+    pub episode: Episode,
 }
 
-fn date(edtf: &str, as_reported: &str) -> Option<FuzzyDate> {
-    Some(FuzzyDate {
-        edtf: edtf.into(),
-        as_reported: as_reported.into(),
-        ..Default::default()
-    })
+/// The demo bundle, parsed from [`BUNDLE_JSON`]. Panics if the committed file is not a valid
+/// bundle (a test checks it is).
+pub fn bundle() -> Bundle {
+    chancery_proto::bundle_from_json(BUNDLE_JSON)
+        .unwrap_or_else(|problem| panic!("crates/cli/demo/macron-putin-2022-03.json: {problem}"))
 }
 
-fn actor_request(id: &str, actor: Actor) -> CreateActorRequest {
-    CreateActorRequest {
-        actor: Some(actor),
-        actor_id: id.into(),
-        request_id: format!("seed-actor-{id}"),
-    }
+/// The seed episode as create requests, from [`bundle`].
+pub fn episode() -> SeedEpisode {
+    from_bundle(&bundle())
 }
 
-fn state(id: &str, name: &str, alpha3: &str, alpha2: &str) -> CreateActorRequest {
-    actor_request(
-        id,
-        Actor {
-            kind: ActorKind::State as i32,
-            display_name: name.into(),
-            country: alpha3.into(),
-            external_ids: vec![
-                ExternalId {
-                    scheme: ExternalIdScheme::Iso3166Alpha3 as i32,
-                    value: alpha3.into(),
-                },
-                ExternalId {
-                    scheme: ExternalIdScheme::Iso3166Alpha2 as i32,
-                    value: alpha2.into(),
-                },
-            ],
-            ..Default::default()
-        },
-    )
+/// The id in a resource name: `tass` for `actors/tass`.
+fn id_of(name: &str) -> String {
+    name.rsplit('/').next().unwrap_or_default().to_owned()
 }
 
-fn person(
-    id: &str,
-    name: &str,
-    country: &str,
-    wikidata: Option<&str>,
-    names: Vec<ActorName>,
-) -> CreateActorRequest {
-    actor_request(
-        id,
-        Actor {
-            kind: ActorKind::Person as i32,
-            display_name: name.into(),
-            country: country.into(),
-            names,
-            external_ids: wikidata
-                .map(|q| ExternalId {
-                    scheme: ExternalIdScheme::Wikidata as i32,
-                    value: q.into(),
-                })
-                .into_iter()
-                .collect(),
-            ..Default::default()
-        },
-    )
-}
-
-fn body(
-    id: &str,
-    name: &str,
-    country: &str,
-    parent: &str,
-    description: &str,
-) -> CreateActorRequest {
-    actor_request(
-        id,
-        Actor {
-            kind: ActorKind::GovernmentBody as i32,
-            display_name: name.into(),
-            country: country.into(),
-            parent: format!("actors/{parent}"),
-            description: description.into(),
-            ..Default::default()
-        },
-    )
-}
-
-fn outlet(
-    id: &str,
-    name: &str,
-    country: &str,
-    media_type: MediaType,
-    state_owned: bool,
-    description: &str,
-) -> CreateActorRequest {
-    actor_request(
-        id,
-        Actor {
-            kind: ActorKind::MediaOutlet as i32,
-            display_name: name.into(),
-            country: country.into(),
-            media: Some(MediaProfile {
-                media_type: media_type as i32,
-                state_owned,
-            }),
-            description: description.into(),
-            ..Default::default()
-        },
-    )
-}
-
-fn anonymous(id: &str, descriptor: &str, country: &str, affiliation: &str) -> CreateActorRequest {
-    actor_request(
-        id,
-        Actor {
-            kind: ActorKind::AnonymousSource as i32,
-            display_name: descriptor.into(),
-            country: country.into(),
-            anonymous: Some(AnonymousProfile {
-                descriptor: descriptor.into(),
-                affiliation: format!("actors/{affiliation}"),
-                plural: false,
-            }),
-            ..Default::default()
-        },
-    )
-}
-
-fn post(
-    id: &str,
-    title: &str,
-    class: PostClass,
-    organization: &str,
-    country: &str,
-) -> CreatePostRequest {
-    CreatePostRequest {
-        post: Some(Post {
-            title: title.into(),
-            post_class: class as i32,
-            organization: format!("actors/{organization}"),
-            country: country.into(),
-            ..Default::default()
-        }),
-        post_id: id.into(),
-        request_id: format!("seed-post-{id}"),
-    }
-}
-
-fn tenure(
-    actor: &str,
-    id: &str,
-    post: &str,
-    start: Option<FuzzyDate>,
-    end: Option<FuzzyDate>,
-    on_behalf_of: &str,
-) -> CreateTenureRequest {
-    CreateTenureRequest {
-        parent: format!("actors/{actor}"),
-        tenure: Some(Tenure {
-            post: format!("posts/{post}"),
-            start,
-            end,
-            on_behalf_of: if on_behalf_of.is_empty() {
-                String::new()
-            } else {
-                format!("actors/{on_behalf_of}")
-            },
-            ..Default::default()
-        }),
-        tenure_id: id.into(),
-        request_id: format!("seed-tenure-{actor}-{id}"),
-    }
-}
-
-fn seed_source(excerpt: &str) -> SourceRef {
-    SourceRef {
-        document: SEED_DOCUMENT.into(),
-        excerpt: excerpt.into(),
-    }
-}
-
-fn principal(actor: &str, side: &str) -> Participant {
-    Participant {
-        actor: format!("actors/{actor}"),
-        role: ParticipantRole::Principal as i32,
-        initiator: false,
-        side: side.into(),
-    }
-}
-
-fn hop(reporter: &str, relation: HopRelation, cue: &str, document: &str) -> AttributionHop {
-    AttributionHop {
-        position: 0,
-        reporter: format!("actors/{reporter}"),
-        relation: relation as i32,
-        cue: cue.into(),
-        document: document.into(),
-    }
-}
-
-/// The chain of Legendre's words: the seed article relays TASS, which cites BFM TV, which heard
-/// Legendre in an interview.
-fn via_tass_and_bfm(first_cue: &str) -> Vec<AttributionHop> {
-    vec![
-        hop(
-            "seed-article-publisher",
-            HopRelation::Reported,
-            first_cue,
-            SEED_DOCUMENT,
-        ),
-        hop("tass", HopRelation::Citing, "citing BFM TV", ""),
-        hop("bfm-tv", HopRelation::Told, "While speaking to BFM TV", ""),
-    ]
-}
-
-/// Spans of `text` (in code points) for each of `quotes`, which must occur in it.
-fn spans(text: &str, quotes: &[&str]) -> Vec<QuotedSpan> {
-    quotes
+/// Turns a bundle into create requests in the bundle's order, each with the id from its name
+/// and a request id (`seed-actor-{id}`, …) so that sending them twice creates nothing twice.
+pub fn from_bundle(bundle: &Bundle) -> SeedEpisode {
+    let actors = bundle
+        .actors
         .iter()
-        .map(|quote| {
-            let byte = text
-                .find(quote)
-                .unwrap_or_else(|| panic!("{quote:?} is not in {text:?}"));
-            let start = text[..byte].chars().count() as i32;
-            QuotedSpan {
-                start,
-                end: start + quote.chars().count() as i32,
+        .map(|actor| {
+            let id = id_of(&actor.name);
+            CreateActorRequest {
+                request_id: format!("seed-actor-{id}"),
+                actor: Some(actor.clone()),
+                actor_id: id,
             }
         })
-        .collect()
-}
-
-fn content(text: &str, mode: ContentMode, quotes: &[&str]) -> Option<Content> {
-    Some(Content {
-        text: text.into(),
-        language_code: "en".into(),
-        mode: mode as i32,
-        quoted_spans: spans(text, quotes),
-        ..Default::default()
-    })
-}
-
-fn topic(id: &str, label: &str) -> StatementTopic {
-    StatementTopic {
-        id: id.into(),
-        label: label.into(),
-    }
-}
-
-fn names(ids: &[&str]) -> Vec<String> {
-    ids.iter().map(|id| format!("actors/{id}")).collect()
-}
-
-fn statement_request(id: &str, statement: Statement) -> CreateStatementRequest {
-    CreateStatementRequest {
-        statement: Some(statement),
-        statement_id: id.into(),
-        request_id: format!("seed-statement-{id}"),
-    }
-}
-
-/// The seed episode.
-pub fn episode() -> SeedEpisode {
-    let alias = |text: &str, kind: NameKind, lang: &str| ActorName {
-        text: text.into(),
-        language_code: lang.into(),
-        kind: kind as i32,
-    };
-    let actors = vec![
-        state("france", "France", "FRA", "FR"),
-        state("russia", "Russia", "RUS", "RU"),
-        state("germany", "Germany", "DEU", "DE"),
-        state("ukraine", "Ukraine", "UKR", "UA"),
-        state("greece", "Greece", "GRC", "GR"),
-        state("turkey", "Turkey", "TUR", "TR"),
-        state("united-states", "United States", "USA", "US"),
-        state("united-kingdom", "United Kingdom", "GBR", "GB"),
-        actor_request(
-            "unfriendly-countries",
-            Actor {
-                kind: ActorKind::Collective as i32,
-                display_name: "unfriendly countries".into(),
-                description:
-                    "The states Russia designates as unfriendly, in Russian official usage".into(),
-                ..Default::default()
-            },
-        ),
-        body(
-            "french-presidency",
-            "Presidency of the French Republic",
-            "FRA",
-            "france",
-            "The Élysée",
-        ),
-        body(
-            "meae",
-            "Ministry for Europe and Foreign Affairs",
-            "FRA",
-            "france",
-            "France's foreign ministry",
-        ),
-        body(
-            "german-federal-government",
-            "Federal Government of Germany",
-            "DEU",
-            "germany",
-            "",
-        ),
-        body(
-            "russian-foreign-ministry",
-            "Ministry of Foreign Affairs of Russia",
-            "RUS",
-            "russia",
-            "",
-        ),
-        body(
-            "kremlin-press-service",
-            "Kremlin press service",
-            "RUS",
-            "russia",
-            "Issues the Kremlin's readouts of the president's calls",
-        ),
-        person(
-            "emmanuel-macron",
-            "Emmanuel Macron",
-            "FRA",
-            Some("Q3052772"),
-            vec![],
-        ),
-        person(
-            "vladimir-putin",
-            "Vladimir Putin",
-            "RUS",
-            Some("Q7747"),
-            vec![alias("Владимир Путин", NameKind::Preferred, "ru")],
-        ),
-        person("olaf-scholz", "Olaf Scholz", "DEU", Some("Q61053"), vec![]),
-        person(
-            "anne-claire-legendre",
-            "Anne-Claire Legendre",
-            "FRA",
-            None,
-            vec![alias("Anne Claire Legendre", NameKind::Alias, "en")],
-        ),
-        person(
-            "sergey-lavrov",
-            "Sergey Lavrov",
-            "RUS",
-            None,
-            vec![
-                alias("Сергей Лавров", NameKind::Preferred, "ru"),
-                alias("Sergei Lavrov", NameKind::Transliteration, "en"),
-            ],
-        ),
-        anonymous(
-            "french-presidency-official",
-            "a French Presidency official",
-            "FRA",
-            "french-presidency",
-        ),
-        anonymous(
-            "german-spokesperson",
-            "a German spokesperson",
-            "DEU",
-            "german-federal-government",
-        ),
-        outlet(
-            "tass",
-            "TASS",
-            "RUS",
-            MediaType::NewsAgency,
-            true,
-            "Russian state news agency",
-        ),
-        outlet(
-            "bfm-tv",
-            "BFM TV",
-            "FRA",
-            MediaType::Broadcaster,
-            false,
-            "French news channel",
-        ),
-        outlet(
-            "the-guardian",
-            "The Guardian",
-            "GBR",
-            MediaType::Newspaper,
-            false,
-            "British newspaper",
-        ),
-        outlet(
-            "associated-press",
-            "AP",
-            "USA",
-            MediaType::NewsAgency,
-            false,
-            "Associated Press; credited for the seed article's image only",
-        ),
-        outlet(
-            "seed-article-publisher",
-            "Publisher of the seed article",
-            "",
-            MediaType::Online,
-            false,
-            "The outlet that published the seed article; the text does not name it",
-        ),
-    ];
-
-    let posts = vec![
-        post(
-            "president-of-france",
-            "President of the French Republic",
-            PostClass::HeadOfState,
-            "france",
-            "FRA",
-        ),
-        post(
-            "president-of-russia",
-            "President of the Russian Federation",
-            PostClass::HeadOfState,
-            "russia",
-            "RUS",
-        ),
-        post(
-            "chancellor-of-germany",
-            "Federal Chancellor of Germany",
-            PostClass::HeadOfGovernment,
-            "germany",
-            "DEU",
-        ),
-        post(
-            "foreign-minister-of-russia",
-            "Minister of Foreign Affairs of Russia",
-            PostClass::ForeignMinister,
-            "russian-foreign-ministry",
-            "RUS",
-        ),
-        post(
-            "meae-spokesperson",
-            "Spokesperson of the Ministry for Europe and Foreign Affairs",
-            PostClass::Spokesperson,
-            "meae",
-            "FRA",
-        ),
-    ];
-
-    let tenures = vec![
-        tenure(
-            "emmanuel-macron",
-            "president",
-            "president-of-france",
-            date("2017-05-14", "took office 14 May 2017"),
-            None,
-            "",
-        ),
-        tenure(
-            "vladimir-putin",
-            "president-2012",
-            "president-of-russia",
-            date("2012-05-07", "inaugurated 7 May 2012"),
-            None,
-            "",
-        ),
-        tenure(
-            "olaf-scholz",
-            "chancellor",
-            "chancellor-of-germany",
-            date("2021-12-08", "took office 8 December 2021"),
-            date("2025-05-06", "succeeded 6 May 2025"),
-            "",
-        ),
-        tenure(
-            "sergey-lavrov",
-            "foreign-minister",
-            "foreign-minister-of-russia",
-            date("2004-03-09", "appointed 9 March 2004"),
-            None,
-            "",
-        ),
-        tenure(
-            "anne-claire-legendre",
-            "spokesperson",
-            "meae-spokesperson",
-            date(
-                "2021?",
-                "in office at the time of the article; start not given in the source",
-            ),
-            None,
-            "meae",
-        ),
-    ];
-
-    let documents = vec![CreateSourceDocumentRequest {
-        source_document: Some(SourceDocument {
-            title: "Macron expected to hold phone call with Putin on March 29 (the seed article; its headline is not in the text)".into(),
-            publisher: "actors/seed-article-publisher".into(),
-            published: date(LEGENDRE_SPOKE, "not given; between the calls of 22 and 29 March 2022"),
-            language_code: "en".into(),
-            media_assets: vec![MediaAsset {
-                kind: MediaKind::Image as i32,
-                credit: "(Image: AP)".into(),
-                credit_actor: "actors/associated-press".into(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }),
-        document_id: "seed-article".into(),
-        request_id: "seed-document-seed-article".into(),
-    }];
-
-    let call = |id: &str, communication: Communication| CreateCommunicationRequest {
-        communication: Some(communication),
-        communication_id: id.into(),
-        request_id: format!("seed-communication-{id}"),
-    };
-    let held = |as_of: &str, excerpt: &str| StatusAssertion {
-        lifecycle: Lifecycle::Held as i32,
-        source: Some(seed_source(excerpt)),
-        as_of: date(as_of, ""),
-        ..Default::default()
-    };
-    let communications = vec![
-        call(
-            "macron-scholz-putin-2022-03-12",
-            Communication {
-                kind: CommunicationKind::PhoneCall as i32,
-                title: "Macron–Scholz–Putin phone call".into(),
-                participants: vec![
-                    principal("emmanuel-macron", "FRA"),
-                    principal("olaf-scholz", "DEU"),
-                    principal("vladimir-putin", "RUS"),
-                ],
-                occurred: date("2022-03-12", "Earlier on 12 March"),
-                topics: vec![
-                    CommunicationTopic {
-                        id: "ukraine-ceasefire".into(),
-                        label: "An immediate ceasefire in Ukraine".into(),
-                        mentioned_actors: names(&["ukraine"]),
-                        ..Default::default()
-                    },
-                    CommunicationTopic {
-                        id: "russia-ukraine-negotiations".into(),
-                        label: "Negotiations between Moscow and Kyiv".into(),
-                        mentioned_actors: names(&["ukraine"]),
-                        ..Default::default()
-                    },
-                    CommunicationTopic {
-                        id: "ukraine-humanitarian-situation".into(),
-                        label: "The humanitarian situation in Ukraine".into(),
-                        mentioned_actors: names(&["ukraine"]),
-                        ..Default::default()
-                    },
-                ],
-                disclosure: ContentDisclosure::Partial as i32,
-                sources: vec![seed_source("Earlier on 12 March, French President Emmanuel Macron had spoken to his Russian counterpart Vladimir Putin and German Chancellor Olaf Scholz.")],
-                status_log: vec![held("2022-03-12", "Earlier on 12 March, French President Emmanuel Macron had spoken to his Russian counterpart Vladimir Putin and German Chancellor Olaf Scholz.")],
-                ..Default::default()
-            },
-        ),
-        call(
-            "macron-putin-2022-03-22",
-            Communication {
-                kind: CommunicationKind::PhoneCall as i32,
-                title: "Macron–Putin phone call".into(),
-                participants: vec![principal("emmanuel-macron", "FRA"), principal("vladimir-putin", "RUS")],
-                occurred: date("2022-03-22", "on March 22"),
-                sources: vec![seed_source("The previous telephonic conversation between Putin and Macron took place on March 22.")],
-                status_log: vec![held("2022-03-22", "The previous telephonic conversation between Putin and Macron took place on March 22.")],
-                ..Default::default()
-            },
-        ),
-        call(
-            "macron-putin-2022-03-29",
-            Communication {
-                kind: CommunicationKind::PhoneCall as i32,
-                title: "Macron–Putin phone call".into(),
-                participants: vec![principal("emmanuel-macron", "FRA"), principal("vladimir-putin", "RUS")],
-                planned: date("2022-03-29", "on March 29"),
-                topics: vec![CommunicationTopic {
-                    id: "mariupol-evacuation".into(),
-                    label: "Humanitarian operations to evacuate civilians from Mariupol, with the assistance of Greece and Turkey".into(),
-                    mentioned_actors: names(&["greece", "turkey", "ukraine"]),
-                    sources: vec![seed_source("Macron is expected to talk about planned humanitarian operations for evacuating civilians from Mariupol with the assistance of Greece and Turkey")],
-                    ..Default::default()
-                }],
-                previous_in_series: "communications/macron-putin-2022-03-22".into(),
-                sources: vec![seed_source("French President Emmanuel Macron is expected to hold talks with his Russian counterpart, Vladimir Putin, over a phone call on March 29.")],
-                status_log: vec![StatusAssertion {
-                    lifecycle: Lifecycle::Expected as i32,
-                    verification: Verification::ConfirmedByOneParty as i32,
-                    asserted_by: "actors/anne-claire-legendre".into(),
-                    side: "FRA".into(),
-                    statement: "statements/legendre-confirms-call".into(),
-                    source: Some(seed_source("The development has been confirmed by French Foreign Ministry Spokesperson Anne Claire Legendre, TASS reported citing BFM TV.")),
-                    as_of: date(LEGENDRE_SPOKE, "before the call; the day is not given"),
-                    note: "announced, not yet confirmed as held".into(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            },
-        ),
-    ];
-
-    let legendre = |text: &str,
-                    mode: ContentMode,
-                    quotes: &[&str],
-                    act: SpeechAct,
-                    chain: Vec<AttributionHop>| Statement {
-        speaker: "actors/anne-claire-legendre".into(),
-        on_behalf_of: "actors/meae".into(),
-        content: content(text, mode, quotes),
-        speech_act: act as i32,
-        channel: Channel::Interview as i32,
-        said: date(
-            LEGENDRE_SPOKE,
-            "while speaking to BFM TV; the day is not given",
-        ),
-        attribution_chain: chain,
-        ..Default::default()
-    };
-    let kremlin = |text: &str,
-                   mode: ContentMode,
-                   act: SpeechAct,
-                   about: &[&str],
-                   topics: Vec<StatementTopic>| Statement {
-        speaker: "actors/vladimir-putin".into(),
-        addressees: names(&["emmanuel-macron", "olaf-scholz"]),
-        content: content(text, mode, &[]),
-        speech_act: act as i32,
-        channel: Channel::OfficialReadout as i32,
-        said: date("2022-03-12", "during the call of 12 March"),
-        about_actors: names(about),
-        topics,
-        communication: "communications/macron-scholz-putin-2022-03-12".into(),
-        readout: Some(Readout {
-            issuer: "actors/kremlin-press-service".into(),
-            document: String::new(),
-        }),
-        attribution_chain: vec![
-            hop(
-                "seed-article-publisher",
-                HopRelation::AccordingTo,
-                "According to the Kremlin readout of the call",
-                SEED_DOCUMENT,
-            ),
-            hop(
-                "kremlin-press-service",
-                HopRelation::Reported,
-                "Kremlin readout",
-                "",
-            ),
-        ],
-        ..Default::default()
-    };
-    let visa_topic = || {
-        vec![topic(
-            "russian-visa-countermeasures",
-            "Russia's retaliatory visa measures against unfriendly countries",
-        )]
-    };
-
-    let statements = vec![
-        statement_request(
-            "legendre-confirms-call",
-            Statement {
-                about_actors: names(&["emmanuel-macron", "vladimir-putin"]),
-                communication: "communications/macron-putin-2022-03-29".into(),
-                ..legendre(
-                    "French President Emmanuel Macron is expected to hold talks with his Russian counterpart, Vladimir Putin, over a phone call on March 29.",
-                    ContentMode::Paraphrase,
-                    &[],
-                    SpeechAct::Confirmation,
-                    via_tass_and_bfm("TASS reported"),
-                )
-            },
-        ),
-        statement_request(
-            "legendre-long-conversations",
-            Statement {
-                about_actors: names(&["emmanuel-macron", "vladimir-putin"]),
-                ..legendre(
-                    "The French President has \u{201c}held a series of long conversations\u{201d} with his Russian counterpart Vladimir Putin.",
-                    ContentMode::PartialQuote,
-                    &["held a series of long conversations"],
-                    SpeechAct::Assertion,
-                    via_tass_and_bfm("TASS reported"),
-                )
-            },
-        ),
-        statement_request(
-            "legendre-channel-for-dialogue",
-            Statement {
-                about_actors: names(&["france", "russia"]),
-                ..legendre(
-                    "France seeks to keep the \u{201c}channel for dialogue open.\u{201d}",
-                    ContentMode::PartialQuote,
-                    &["channel for dialogue open"],
-                    SpeechAct::Intent,
-                    via_tass_and_bfm("TASS reported"),
-                )
-            },
-        ),
-        statement_request(
-            "legendre-mariupol-evacuation",
-            Statement {
-                about_actors: names(&["emmanuel-macron", "greece", "turkey", "ukraine"]),
-                topics: vec![topic(
-                    "mariupol-evacuation",
-                    "Evacuating civilians from Mariupol",
-                )],
-                communication: "communications/macron-putin-2022-03-29".into(),
-                ..legendre(
-                    "During the phone call, Macron is expected to talk about planned humanitarian operations for evacuating civilians from Mariupol with the assistance of Greece and Turkey.",
-                    ContentMode::Paraphrase,
-                    &[],
-                    SpeechAct::Announcement,
-                    vec![
-                        hop(
-                            "seed-article-publisher",
-                            HopRelation::Reported,
-                            "as per the TASS report",
-                            SEED_DOCUMENT,
-                        ),
-                        hop(
-                            "tass",
-                            HopRelation::AccordingTo,
-                            "according to French Foreign Ministry Spokesperson Anne Claire Legendre",
-                            "",
-                        ),
-                    ],
-                )
-            },
-        ),
-        statement_request(
-            "lavrov-retaliatory-measures",
-            Statement {
-                speaker: "actors/sergey-lavrov".into(),
-                on_behalf_of: "actors/russian-foreign-ministry".into(),
-                content: content(
-                    "Moscow is working on a package of measures, including retaliatory visa measures against unfriendly countries, in response to unfriendly decisions by the \u{201c}US and its minions.\u{201d}",
-                    ContentMode::PartialQuote,
-                    &["US and its minions"],
-                ),
-                speech_act: SpeechAct::Threat as i32,
-                said: date("2022-03/2022-03-28", "earlier; the date is not given"),
-                about_actors: names(&["united-states", "unfriendly-countries"]),
-                topics: visa_topic(),
-                attribution_chain: vec![hop(
-                    "seed-article-publisher",
-                    HopRelation::AccordingTo,
-                    "as per the news report",
-                    SEED_DOCUMENT,
-                )],
-                ..Default::default()
-            },
-        ),
-        statement_request(
-            "legendre-visa-measures",
-            Statement {
-                about_actors: names(&["russia", "sergey-lavrov"]),
-                topics: visa_topic(),
-                in_reply_to: "statements/lavrov-retaliatory-measures".into(),
-                channel: Channel::Unspecified as i32,
-                ..legendre(
-                    "France was not aware of the approach; the measures may be \u{201c}one of the retaliatory measures\u{201d} announced earlier by Russia.",
-                    ContentMode::PartialQuote,
-                    &["one of the retaliatory measures"],
-                    SpeechAct::Assessment,
-                    vec![hop(
-                        "seed-article-publisher",
-                        HopRelation::Reported,
-                        "In response to a question regarding Russian Foreign Minister Sergey Lavrov\u{2019}s remark",
-                        SEED_DOCUMENT,
-                    )],
-                )
-            },
-        ),
-        statement_request(
-            "french-official-no-agreement",
-            Statement {
-                speaker: "actors/french-presidency-official".into(),
-                content: content(
-                    "There was no agreement from Putin to end the war with Ukraine.",
-                    ContentMode::Paraphrase,
-                    &[],
-                ),
-                speech_act: SpeechAct::Assessment as i32,
-                channel: Channel::ToldReporters as i32,
-                said: date("2022-03-12", "after the call of 12 March"),
-                about_actors: names(&["vladimir-putin", "ukraine"]),
-                communication: "communications/macron-scholz-putin-2022-03-12".into(),
-                attribution_chain: vec![
-                    hop(
-                        "seed-article-publisher",
-                        HopRelation::Reported,
-                        "The Guardian reported",
-                        SEED_DOCUMENT,
-                    ),
-                    hop(
-                        "the-guardian",
-                        HopRelation::Told,
-                        "A French Presidency official stressed",
-                        "",
-                    ),
-                ],
-                ..Default::default()
-            },
-        ),
-        statement_request(
-            "scholz-macron-ceasefire",
-            Statement {
-                speaker: "actors/olaf-scholz".into(),
-                co_speakers: names(&["emmanuel-macron"]),
-                addressees: names(&["vladimir-putin"]),
-                content: content(
-                    "Scholz and Macron called for an immediate ceasefire in Ukraine.",
-                    ContentMode::Summary,
-                    &[],
-                ),
-                speech_act: SpeechAct::Appeal as i32,
-                channel: Channel::OfficialReadout as i32,
-                said: date("2022-03-12", "during the telephonic conversation"),
-                about_actors: names(&["ukraine"]),
-                topics: vec![topic(
-                    "ukraine-ceasefire",
-                    "An immediate ceasefire in Ukraine",
-                )],
-                communication: "communications/macron-scholz-putin-2022-03-12".into(),
-                readout: Some(Readout {
-                    issuer: "actors/german-spokesperson".into(),
-                    document: String::new(),
-                }),
-                attribution_chain: vec![
-                    hop(
-                        "seed-article-publisher",
-                        HopRelation::Reported,
-                        "A German spokesperson revealed",
-                        SEED_DOCUMENT,
-                    ),
-                    hop("german-spokesperson", HopRelation::Reported, "revealed", ""),
-                ],
-                ..Default::default()
-            },
-        ),
-        statement_request(
-            "putin-shared-negotiation-details",
-            kremlin(
-                "Putin shared details regarding negotiations between Moscow and Kyiv with Macron and Scholz.",
-                ContentMode::Summary,
-                SpeechAct::Assertion,
-                &["russia", "ukraine"],
-                vec![topic(
-                    "russia-ukraine-negotiations",
-                    "Negotiations between Moscow and Kyiv",
-                )],
-            ),
-        ),
-        statement_request(
-            "putin-humanitarian-situation",
-            kremlin(
-                "Putin responded to the concern raised regarding the humanitarian situation in Ukraine.",
-                ContentMode::Summary,
-                SpeechAct::Assertion,
-                &["ukraine"],
-                vec![topic(
-                    "ukraine-humanitarian-situation",
-                    "The humanitarian situation in Ukraine",
-                )],
-            ),
-        ),
-        statement_request(
-            "putin-human-shields-accusation",
-            kremlin(
-                "Putin accused Kyiv of using civilians as human shields.",
-                ContentMode::Characterization,
-                SpeechAct::Accusation,
-                &["ukraine"],
-                vec![topic(
-                    "ukraine-humanitarian-situation",
-                    "The humanitarian situation in Ukraine",
-                )],
-            ),
-        ),
-        statement_request(
-            "seed-war-context",
-            Statement {
-                speaker: "actors/seed-article-publisher".into(),
-                content: content(
-                    "The talks come at a time the Russia-Ukraine war between Moscow and Kyiv continues for a second month. Russia launched a military offensive in Ukraine on February 24.",
-                    ContentMode::Verbatim,
-                    &[],
-                ),
-                speech_act: SpeechAct::Assertion as i32,
-                said: date(
-                    LEGENDRE_SPOKE,
-                    "the article's own words; its date is not given",
-                ),
-                about_actors: names(&["russia", "ukraine"]),
-                topics: vec![topic(
-                    "russia-ukraine-war",
-                    "The Russia-Ukraine war, from 24 February 2022",
-                )],
-                attribution_chain: vec![hop(
-                    "seed-article-publisher",
-                    HopRelation::Reported,
-                    "",
-                    SEED_DOCUMENT,
-                )],
-                ..Default::default()
-            },
-        ),
-    ];
-
+        .collect();
+    let posts = bundle
+        .posts
+        .iter()
+        .map(|post| {
+            let id = id_of(&post.name);
+            CreatePostRequest {
+                request_id: format!("seed-post-{id}"),
+                post: Some(post.clone()),
+                post_id: id,
+            }
+        })
+        .collect();
+    let tenures = bundle
+        .tenures
+        .iter()
+        .map(|tenure| {
+            // `actors/{actor_id}/tenures/{tenure_id}`
+            let parent = tenure
+                .name
+                .split("/tenures/")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let id = id_of(&tenure.name);
+            CreateTenureRequest {
+                request_id: format!("seed-tenure-{}-{id}", id_of(&parent)),
+                parent,
+                tenure: Some(tenure.clone()),
+                tenure_id: id,
+            }
+        })
+        .collect();
+    let documents = bundle
+        .documents
+        .iter()
+        .map(|document| {
+            let id = id_of(&document.name);
+            CreateSourceDocumentRequest {
+                request_id: format!("seed-document-{id}"),
+                source_document: Some(document.clone()),
+                document_id: id,
+            }
+        })
+        .collect();
+    let communications = bundle
+        .communications
+        .iter()
+        .map(|communication| {
+            let id = id_of(&communication.name);
+            CreateCommunicationRequest {
+                request_id: format!("seed-communication-{id}"),
+                communication: Some(communication.clone()),
+                communication_id: id,
+            }
+        })
+        .collect();
+    let statements = bundle
+        .statements
+        .iter()
+        .map(|statement| {
+            let id = id_of(&statement.name);
+            CreateStatementRequest {
+                request_id: format!("seed-statement-{id}"),
+                statement: Some(statement.clone()),
+                statement_id: id,
+            }
+        })
+        .collect();
     SeedEpisode {
         actors,
         posts,
@@ -963,6 +162,7 @@ pub fn episode() -> SeedEpisode {
         documents,
         communications,
         statements,
+        episode: bundle.episode.clone().unwrap_or_default(),
     }
 }
 
@@ -991,4 +191,199 @@ pub async fn load(suite: &Suite, seed: &SeedEpisode) -> Result<(), tonic::Status
         statements.create_statement(request.clone()).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    fn names<'a>(items: impl IntoIterator<Item = &'a String>) -> HashSet<&'a str> {
+        items.into_iter().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn the_committed_bundle_is_canonical_json() {
+        let bundle = bundle();
+        assert_eq!(
+            chancery_proto::bundle_to_json(&bundle),
+            BUNDLE_JSON,
+            "the demo file is not in canonical form: write it with chancery_proto::bundle_to_json"
+        );
+        assert_eq!(
+            std::fs::read_to_string(BUNDLE_PATH).unwrap(),
+            BUNDLE_JSON,
+            "BUNDLE_PATH names the embedded file"
+        );
+    }
+
+    #[test]
+    fn the_bundle_holds_every_resource_of_the_seed() {
+        let bundle = bundle();
+        let seed = from_bundle(&bundle);
+        assert_eq!(
+            (
+                seed.actors.len(),
+                seed.posts.len(),
+                seed.tenures.len(),
+                seed.documents.len(),
+                seed.communications.len(),
+                seed.statements.len()
+            ),
+            (25, 5, 5, 1, 3, 12)
+        );
+        let actors = names(bundle.actors.iter().map(|a| &a.name));
+        for id in [
+            "emmanuel-macron",
+            "vladimir-putin",
+            "olaf-scholz",
+            "anne-claire-legendre",
+            "sergey-lavrov",
+            "tass",
+            "bfm-tv",
+            "the-guardian",
+            "associated-press",
+            "seed-article-publisher",
+            "french-presidency-official",
+            "german-spokesperson",
+            "kremlin-press-service",
+            "france",
+            "russia",
+            "germany",
+            "ukraine",
+            "greece",
+            "turkey",
+            "united-states",
+        ] {
+            assert!(actors.contains(format!("actors/{id}").as_str()), "{id}");
+        }
+        let episode = &seed.episode;
+        assert_eq!(episode.name, EPISODE);
+        assert!(!episode.title.is_empty() && !episode.summary.is_empty());
+        assert_eq!(episode.span.as_ref().unwrap().edtf, "2022-03");
+        assert_eq!(
+            names(&episode.communications),
+            names(bundle.communications.iter().map(|c| &c.name))
+        );
+        assert_eq!(
+            names(&episode.statements),
+            names(bundle.statements.iter().map(|s| &s.name))
+        );
+        assert_eq!(
+            episode.actors_of_interest,
+            ["actors/associated-press", "actors/seed-article-publisher"]
+        );
+        assert_eq!(bundle.documents[0].name, SEED_DOCUMENT);
+        assert_eq!(
+            seed.tenures[4].parent, "actors/anne-claire-legendre",
+            "tenures are split into parent and id"
+        );
+        assert_eq!(seed.tenures[4].tenure_id, "spokesperson");
+        assert!(
+            bundle
+                .statements
+                .iter()
+                .any(|s| s.said.as_ref().unwrap().edtf == LEGENDRE_SPOKE)
+        );
+    }
+
+    fn check(seen: &HashSet<String>, from: &str, to: &str) {
+        if !to.is_empty() {
+            assert!(seen.contains(to), "{from} refers to {to} before it exists");
+        }
+    }
+
+    /// [`load`] sends the requests in file order, so every reference must point backwards (or
+    /// into an earlier collection), and resolve within the bundle.
+    #[test]
+    fn every_reference_resolves_to_an_earlier_resource() {
+        let bundle = bundle();
+        let documents = names(bundle.documents.iter().map(|d| &d.name));
+        let mut seen: HashSet<String> = HashSet::new();
+        for actor in &bundle.actors {
+            check(&seen, &actor.name, &actor.parent);
+            if let Some(anonymous) = &actor.anonymous {
+                check(&seen, &actor.name, &anonymous.affiliation);
+            }
+            // Actors cite documents by syntax only, so those may come later.
+            for source in &actor.sources {
+                assert!(documents.contains(source.document.as_str()));
+            }
+            seen.insert(actor.name.clone());
+        }
+        for post in &bundle.posts {
+            check(&seen, &post.name, &post.organization);
+        }
+        seen.extend(bundle.posts.iter().map(|p| p.name.clone()));
+        for tenure in &bundle.tenures {
+            let actor = tenure.name.split("/tenures/").next().unwrap();
+            check(&seen, &tenure.name, actor);
+            check(&seen, &tenure.name, &tenure.post);
+            check(&seen, &tenure.name, &tenure.on_behalf_of);
+        }
+        for document in &bundle.documents {
+            check(&seen, &document.name, &document.publisher);
+            for asset in &document.media_assets {
+                check(&seen, &document.name, &asset.credit_actor);
+            }
+        }
+        seen.extend(bundle.documents.iter().map(|d| d.name.clone()));
+        for communication in &bundle.communications {
+            let from = communication.name.as_str();
+            for participant in &communication.participants {
+                check(&seen, from, &participant.actor);
+            }
+            for topic in &communication.topics {
+                for actor in &topic.mentioned_actors {
+                    check(&seen, from, actor);
+                }
+                for source in &topic.sources {
+                    check(&seen, from, &source.document);
+                }
+            }
+            for source in &communication.sources {
+                check(&seen, from, &source.document);
+            }
+            for status in &communication.status_log {
+                check(&seen, from, &status.asserted_by);
+                if let Some(source) = &status.source {
+                    check(&seen, from, &source.document);
+                }
+            }
+            check(&seen, from, &communication.previous_in_series);
+            seen.insert(communication.name.clone());
+        }
+        for statement in &bundle.statements {
+            let from = statement.name.as_str();
+            for actor in std::iter::once(&statement.speaker)
+                .chain(&statement.co_speakers)
+                .chain(std::iter::once(&statement.on_behalf_of))
+                .chain(&statement.addressees)
+                .chain(&statement.about_actors)
+            {
+                check(&seen, from, actor);
+            }
+            check(&seen, from, &statement.communication);
+            check(&seen, from, &statement.in_reply_to);
+            if let Some(readout) = &statement.readout {
+                check(&seen, from, &readout.issuer);
+                check(&seen, from, &readout.document);
+            }
+            for hop in &statement.attribution_chain {
+                check(&seen, from, &hop.reporter);
+                check(&seen, from, &hop.document);
+            }
+            seen.insert(statement.name.clone());
+        }
+        // Status claims name statements by syntax only; they must still be in the bundle.
+        let statements = names(bundle.statements.iter().map(|s| &s.name));
+        for communication in &bundle.communications {
+            for status in &communication.status_log {
+                assert!(
+                    status.statement.is_empty() || statements.contains(status.statement.as_str())
+                );
+            }
+        }
+    }
 }

@@ -99,6 +99,37 @@ impl Store {
         rows.iter().map(decode_body).collect()
     }
 
+    /// A page of episodes ordered by id that have every one of `members` (resource names or
+    /// `tag:{tag}`); all episodes when `members` is empty.
+    pub async fn list_episodes_with_all(
+        &self,
+        members: &[&str],
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Episode>> {
+        let mut query = QueryBuilder::new("SELECT body FROM episodes WHERE 1 = 1");
+        for member in members {
+            let member = query.arg(*member);
+            query.push(&format!(
+                " AND id IN (SELECT episode_id FROM episode_members WHERE member = {member})"
+            ));
+        }
+        query.page_by_id(after, limit);
+        let rows = query.build().fetch_all(&self.db.pool).await?;
+        rows.iter().map(decode_body).collect()
+    }
+
+    /// The response recorded for a create with this request id, when the same request was
+    /// served before; [`Error::RequestIdReused`] when the id came with another request. Lets a
+    /// retry be answered before the members are checked again.
+    pub async fn replayed(&self, request: Option<&RequestKey>) -> Result<Option<Episode>> {
+        if request.is_none() {
+            return Ok(None);
+        }
+        let mut connection = self.db.pool.acquire().await?;
+        replay(&mut connection, request).await
+    }
+
     /// Creates an episode whose fields and members were checked.
     pub async fn create_episode(
         &self,

@@ -1,0 +1,179 @@
+//! What the client commands share: a connection to the gateway, and failures as a person reads
+//! them, each with its exit status.
+
+use std::fmt;
+use std::time::Duration;
+
+use chancery_proto::gateway::v1::episode_service_client::EpisodeServiceClient;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+/// Exit status for a request the gateway refused.
+pub const EXIT_REFUSED: u8 = 1;
+/// Exit status for bad arguments (`EX_USAGE`).
+pub const EXIT_USAGE: u8 = 64;
+/// Exit status for a bundle file that is not a valid bundle (`EX_DATAERR`).
+pub const EXIT_DATA: u8 = 65;
+/// Exit status for a bundle file that cannot be read (`EX_NOINPUT`).
+pub const EXIT_NO_INPUT: u8 = 66;
+/// Exit status when the gateway cannot be reached (`EX_UNAVAILABLE`).
+pub const EXIT_UNAVAILABLE: u8 = 69;
+/// Exit status when the output cannot be written (`EX_CANTCREAT`).
+pub const EXIT_CANNOT_WRITE: u8 = 73;
+
+/// Longest wait for the connection to the gateway.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest message accepted from the gateway: an exported bundle can be large.
+const MAX_MESSAGE_BYTES: usize = 4 * chancery_gateway::MAX_MESSAGE_BYTES;
+
+/// Why a command failed: what to tell the person, and the exit status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The exit status, one of the `EXIT_*` constants.
+    pub exit: u8,
+    /// What went wrong, in one or more lines.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure with exit status `exit`.
+    pub fn new(exit: u8, message: impl Into<String>) -> Self {
+        Self {
+            exit,
+            message: message.into(),
+        }
+    }
+
+    /// The gateway's answer to `what` (such as `import`) was an error.
+    pub fn from_status(what: &str, status: &Status) -> Self {
+        let exit = match status.code() {
+            Code::Unavailable => EXIT_UNAVAILABLE,
+            _ => EXIT_REFUSED,
+        };
+        Self::new(exit, format!("{what} failed: {}", describe(status)))
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The canonical name of a status code, as the gRPC specification spells it.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// A status as a person reads it: the code and message, then each field violation of its
+/// `BadRequest` on its own line.
+pub fn describe(status: &Status) -> String {
+    let details = status.get_error_details();
+    let violations = details
+        .bad_request()
+        .map(|bad| bad.field_violations.clone())
+        .unwrap_or_default();
+    if violations.is_empty() {
+        return format!("{}: {}", code_name(status.code()), status.message());
+    }
+    let mut text = format!(
+        "{}: the request has {} problem{}:",
+        code_name(status.code()),
+        violations.len(),
+        if violations.len() == 1 { "" } else { "s" }
+    );
+    for violation in violations {
+        text.push_str(&format!(
+            "\n  {}: {}",
+            violation.field, violation.description
+        ));
+    }
+    text
+}
+
+/// A client of the gateway at `uri`, connected; EXIT_UNAVAILABLE when it cannot be reached.
+pub async fn gateway(uri: &str) -> Result<EpisodeServiceClient<Channel>, Failure> {
+    let endpoint = Endpoint::from_shared(uri.to_owned())
+        .map_err(|error| Failure::new(EXIT_USAGE, format!("bad gateway URI {uri:?}: {error}")))?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true);
+    let channel = endpoint.connect().await.map_err(|error| {
+        Failure::new(
+            EXIT_UNAVAILABLE,
+            format!(
+                "cannot reach the gateway at {uri}: {error}{} (is it running? `chancery up` starts it; --gateway names another)",
+                std::error::Error::source(&error)
+                    .map(|cause| format!(": {cause}"))
+                    .unwrap_or_default()
+            ),
+        )
+    })?;
+    Ok(EpisodeServiceClient::new(channel)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(chancery_gateway::MAX_MESSAGE_BYTES))
+}
+
+/// A request carrying `timeout` as its deadline.
+pub fn request<T>(message: T, timeout: Duration) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.set_timeout(timeout);
+    request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chancery_runtime::errors::{Violations, invalid_argument};
+
+    #[test]
+    fn statuses_read_as_code_message_and_one_line_per_problem() {
+        assert_eq!(
+            describe(&Status::not_found("episodes/x does not exist")),
+            "NOT_FOUND: episodes/x does not exist"
+        );
+        let mut violations = Violations::default();
+        violations.add("bundle.actors[3].name", "duplicates bundle.actors[1].name");
+        violations.add("bundle.episode.title", "is required");
+        assert_eq!(
+            describe(&invalid_argument(&violations)),
+            "INVALID_ARGUMENT: the request has 2 problems:\n  bundle.actors[3].name: duplicates bundle.actors[1].name\n  bundle.episode.title: is required"
+        );
+        let unavailable = Failure::from_status("view", &Status::unavailable("down"));
+        assert_eq!(unavailable.exit, EXIT_UNAVAILABLE);
+        assert_eq!(unavailable.message, "view failed: UNAVAILABLE: down");
+        assert_eq!(
+            Failure::from_status("view", &Status::internal("x")).exit,
+            EXIT_REFUSED
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_gateway_is_exit_69() {
+        let failure = gateway("http://127.0.0.1:1").await.unwrap_err();
+        assert_eq!(failure.exit, EXIT_UNAVAILABLE);
+        assert!(
+            failure
+                .message
+                .contains("cannot reach the gateway at http://127.0.0.1:1")
+        );
+    }
+}

@@ -1,0 +1,292 @@
+//! `ExportBundle`: an episode and everything it refers to, read back as a bundle.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chancery_proto::actors::v1::{Actor, Post, Tenure};
+use chancery_proto::common::v1::SourceRef;
+use chancery_proto::communications::v1::Communication;
+use chancery_proto::gateway::v1::{Bundle, Episode, ExportBundleRequest};
+use chancery_proto::statements::v1::{SourceDocument, Statement};
+use chancery_runtime::errors::{Error, Violations, failed_precondition};
+use chancery_runtime::names;
+use tonic::Status;
+use tonic::metadata::MetadataMap;
+
+use super::remote::Deadline;
+use super::{client, read};
+use crate::Gateway;
+
+/// `ErrorInfo.reason` of an export refused because the episode refers to resources that no
+/// longer exist, so no bundle of it could be imported.
+pub(crate) const INCOMPLETE_REASON: &str = "BUNDLE_INCOMPLETE";
+
+/// Exports the episode `request.name`; see the module documentation of `bundle`.
+pub(crate) async fn export(
+    gateway: &Gateway,
+    request: ExportBundleRequest,
+    metadata: &MetadataMap,
+) -> Result<Bundle, Status> {
+    let deadline = Deadline::of(metadata);
+    let mut violations = Violations::default();
+    let id = names::check(&mut violations, "name", &request.name, "episodes")
+        .unwrap_or_default()
+        .to_owned();
+    violations.into_result().map_err(Error::from)?;
+    let episode = gateway
+        .store
+        .get_episode(&id)
+        .await?
+        .ok_or_else(|| Error::NotFound(request.name.clone()))?;
+
+    let mut collected = Collected::default();
+    collected
+        .communications_and_statements(gateway, &deadline, &episode)
+        .await?;
+    collected
+        .actors_and_what_they_hold(gateway, &deadline, &episode)
+        .await?;
+    if !collected.missing.is_empty() {
+        const SHOWN: usize = 20;
+        let missing: Vec<&str> = collected.missing.iter().map(String::as_str).collect();
+        let mut message = format!(
+            "{} cannot be exported whole: it refers to resources that no longer exist: {}",
+            request.name,
+            missing[..missing.len().min(SHOWN)].join(", ")
+        );
+        if missing.len() > SHOWN {
+            message.push_str(&format!(" and {} more", missing.len() - SHOWN));
+        }
+        return Err(failed_precondition(INCOMPLETE_REASON, message));
+    }
+    Ok(collected.into_bundle(&episode))
+}
+
+/// The resources of an episode found so far, by name, and the names found missing.
+#[derive(Debug, Default)]
+struct Collected {
+    actors: BTreeMap<String, Actor>,
+    posts: BTreeMap<String, Post>,
+    tenures: BTreeMap<String, Tenure>,
+    documents: BTreeMap<String, SourceDocument>,
+    communications: BTreeMap<String, Communication>,
+    statements: BTreeMap<String, Statement>,
+    missing: BTreeSet<String>,
+}
+
+/// Adds a non-empty `name` to `wanted`.
+fn want(wanted: &mut BTreeSet<String>, name: &str) {
+    if !name.is_empty() {
+        wanted.insert(name.to_owned());
+    }
+}
+
+fn want_sources(wanted: &mut BTreeSet<String>, sources: &[SourceRef]) {
+    for source in sources {
+        want(wanted, &source.document);
+    }
+}
+
+/// Of `wanted`, those not yet read nor known missing.
+fn unread<T>(
+    wanted: BTreeSet<String>,
+    have: &BTreeMap<String, T>,
+    missing: &BTreeSet<String>,
+) -> Vec<String> {
+    wanted
+        .into_iter()
+        .filter(|name| !have.contains_key(name) && !missing.contains(name))
+        .collect()
+}
+
+/// Moves what was `found` of `asked` into `into`, and the rest into `missing`; returns the
+/// resources newly found.
+fn take<T: Clone>(
+    asked: &[String],
+    mut found: HashMap<String, T>,
+    into: &mut BTreeMap<String, T>,
+    missing: &mut BTreeSet<String>,
+) -> Vec<T> {
+    let mut new = Vec::with_capacity(found.len());
+    for name in asked {
+        match found.remove(name) {
+            Some(resource) => {
+                new.push(resource.clone());
+                into.insert(name.clone(), resource);
+            }
+            None => {
+                missing.insert(name.clone());
+            }
+        }
+    }
+    new
+}
+
+impl Collected {
+    /// The members, then the communications and statements they lead to, until none is new.
+    async fn communications_and_statements(
+        &mut self,
+        gateway: &Gateway,
+        deadline: &Deadline,
+        episode: &Episode,
+    ) -> Result<(), Status> {
+        let mut communications: BTreeSet<String> = episode.communications.iter().cloned().collect();
+        let mut statements: BTreeSet<String> = episode.statements.iter().cloned().collect();
+        loop {
+            let asked_communications = unread(communications, &self.communications, &self.missing);
+            let asked_statements = unread(statements, &self.statements, &self.missing);
+            if asked_communications.is_empty() && asked_statements.is_empty() {
+                return Ok(());
+            }
+            let (found_communications, found_statements) = tokio::try_join!(
+                read::communications(gateway, deadline, &asked_communications),
+                read::statements(gateway, deadline, &asked_statements),
+            )?;
+            communications = BTreeSet::new();
+            statements = BTreeSet::new();
+            for communication in take(
+                &asked_communications,
+                found_communications,
+                &mut self.communications,
+                &mut self.missing,
+            ) {
+                want(&mut communications, &communication.previous_in_series);
+            }
+            for statement in take(
+                &asked_statements,
+                found_statements,
+                &mut self.statements,
+                &mut self.missing,
+            ) {
+                want(&mut communications, &statement.communication);
+                want(&mut statements, &statement.in_reply_to);
+            }
+        }
+    }
+
+    /// Every actor and document the episode, its communications and its statements name, then,
+    /// until nothing new turns up: the parents and affiliations of actors, their tenures and the
+    /// posts held, the actors those name, and every document any of them cites.
+    async fn actors_and_what_they_hold(
+        &mut self,
+        gateway: &Gateway,
+        deadline: &Deadline,
+        episode: &Episode,
+    ) -> Result<(), Status> {
+        let mut actors = BTreeSet::new();
+        let mut documents = BTreeSet::new();
+        let mut posts = BTreeSet::new();
+        for name in &episode.actors_of_interest {
+            want(&mut actors, name);
+        }
+        for communication in self.communications.values() {
+            for participant in &communication.participants {
+                want(&mut actors, &participant.actor);
+            }
+            for topic in &communication.topics {
+                for actor in &topic.mentioned_actors {
+                    want(&mut actors, actor);
+                }
+                want_sources(&mut documents, &topic.sources);
+            }
+            want_sources(&mut documents, &communication.sources);
+            for status in &communication.status_log {
+                want(&mut actors, &status.asserted_by);
+                if let Some(source) = &status.source {
+                    want(&mut documents, &source.document);
+                }
+            }
+        }
+        for statement in self.statements.values() {
+            want(&mut actors, &statement.speaker);
+            want(&mut actors, &statement.on_behalf_of);
+            for actor in statement
+                .co_speakers
+                .iter()
+                .chain(&statement.addressees)
+                .chain(&statement.about_actors)
+            {
+                want(&mut actors, actor);
+            }
+            if let Some(readout) = &statement.readout {
+                want(&mut actors, &readout.issuer);
+                want(&mut documents, &readout.document);
+            }
+            for hop in &statement.attribution_chain {
+                want(&mut actors, &hop.reporter);
+                want(&mut documents, &hop.document);
+            }
+        }
+        loop {
+            let asked_actors = unread(actors, &self.actors, &self.missing);
+            let asked_documents = unread(documents, &self.documents, &self.missing);
+            let asked_posts = unread(posts, &self.posts, &self.missing);
+            if asked_actors.is_empty() && asked_documents.is_empty() && asked_posts.is_empty() {
+                return Ok(());
+            }
+            let (found_actors, found_documents, found_posts) = tokio::try_join!(
+                read::actors(gateway, deadline, &asked_actors),
+                read::documents(gateway, deadline, &asked_documents),
+                read::posts(gateway, deadline, &asked_posts),
+            )?;
+            actors = BTreeSet::new();
+            documents = BTreeSet::new();
+            posts = BTreeSet::new();
+            let new_actors = take(
+                &asked_actors,
+                found_actors,
+                &mut self.actors,
+                &mut self.missing,
+            );
+            for actor in &new_actors {
+                want(&mut actors, &actor.parent);
+                if let Some(anonymous) = &actor.anonymous {
+                    want(&mut actors, &anonymous.affiliation);
+                }
+                want_sources(&mut documents, &actor.sources);
+            }
+            for document in take(
+                &asked_documents,
+                found_documents,
+                &mut self.documents,
+                &mut self.missing,
+            ) {
+                want(&mut actors, &document.publisher);
+                for asset in &document.media_assets {
+                    want(&mut actors, &asset.credit_actor);
+                }
+            }
+            for post in take(
+                &asked_posts,
+                found_posts,
+                &mut self.posts,
+                &mut self.missing,
+            ) {
+                want(&mut actors, &post.organization);
+            }
+            let holders: Vec<String> = new_actors.iter().map(|a| a.name.clone()).collect();
+            for tenure in read::tenures_of(gateway, deadline, &holders).await? {
+                want(&mut posts, &tenure.post);
+                want(&mut actors, &tenure.on_behalf_of);
+                want_sources(&mut documents, &tenure.sources);
+                self.tenures.insert(tenure.name.clone(), tenure);
+            }
+        }
+    }
+
+    /// The bundle: client fields only, each collection in name order.
+    fn into_bundle(self, episode: &Episode) -> Bundle {
+        Bundle {
+            episode: Some(client::episode(episode)),
+            actors: self.actors.values().map(client::actor).collect(),
+            posts: self.posts.values().map(client::post).collect(),
+            tenures: self.tenures.values().map(client::tenure).collect(),
+            documents: self.documents.values().map(client::document).collect(),
+            communications: self
+                .communications
+                .values()
+                .map(client::communication)
+                .collect(),
+            statements: self.statements.values().map(client::statement).collect(),
+        }
+    }
+}

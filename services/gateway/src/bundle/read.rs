@@ -1,0 +1,212 @@
+//! Reading resources by name from their owning services for a bundle request: one batch call
+//! per 10,000 names where the service has a batch get, else one get per name, run
+//! concurrently. Names that do not exist are simply absent from the answer.
+
+use std::collections::HashMap;
+
+use chancery_proto::actors::v1::{
+    Actor, BatchGetActorsRequest, GetPostRequest, GetTenureRequest, ListTenuresRequest, Post,
+    Tenure,
+};
+use chancery_proto::communications::v1::{BatchGetCommunicationsRequest, Communication};
+use chancery_proto::statements::v1::{
+    BatchGetSourceDocumentsRequest, BatchGetStatementsRequest, SourceDocument, Statement,
+};
+use futures::{StreamExt, TryStreamExt};
+use tonic::{Code, Status};
+
+use super::remote::{BATCH, CONCURRENCY, Deadline, reading};
+use crate::Gateway;
+
+/// The actors among `names` that exist, by name.
+pub(crate) async fn actors(
+    gateway: &Gateway,
+    deadline: &Deadline,
+    names: &[String],
+) -> Result<HashMap<String, Actor>, Status> {
+    let mut found = HashMap::with_capacity(names.len());
+    for chunk in names.chunks(BATCH) {
+        let mut client = gateway.actors();
+        let request = BatchGetActorsRequest {
+            names: chunk.to_vec(),
+            allow_missing: true,
+        };
+        let answer = deadline
+            .call(request, |r| client.batch_get_actors(r))
+            .await
+            .map_err(|status| reading("actors", status))?;
+        found.extend(answer.actors.into_iter().map(|a| (a.name.clone(), a)));
+    }
+    Ok(found)
+}
+
+/// The communications among `names` that exist, by name.
+pub(crate) async fn communications(
+    gateway: &Gateway,
+    deadline: &Deadline,
+    names: &[String],
+) -> Result<HashMap<String, Communication>, Status> {
+    let mut found = HashMap::with_capacity(names.len());
+    for chunk in names.chunks(BATCH) {
+        let mut client = gateway.communications();
+        let request = BatchGetCommunicationsRequest {
+            names: chunk.to_vec(),
+            allow_missing: true,
+        };
+        let answer = deadline
+            .call(request, |r| client.batch_get_communications(r))
+            .await
+            .map_err(|status| reading("communications", status))?;
+        found.extend(
+            answer
+                .communications
+                .into_iter()
+                .map(|c| (c.name.clone(), c)),
+        );
+    }
+    Ok(found)
+}
+
+/// The statements among `names` that exist, by name.
+pub(crate) async fn statements(
+    gateway: &Gateway,
+    deadline: &Deadline,
+    names: &[String],
+) -> Result<HashMap<String, Statement>, Status> {
+    let mut found = HashMap::with_capacity(names.len());
+    for chunk in names.chunks(BATCH) {
+        let mut client = gateway.statements();
+        let request = BatchGetStatementsRequest {
+            names: chunk.to_vec(),
+            allow_missing: true,
+        };
+        let answer = deadline
+            .call(request, |r| client.batch_get_statements(r))
+            .await
+            .map_err(|status| reading("statements", status))?;
+        found.extend(answer.statements.into_iter().map(|s| (s.name.clone(), s)));
+    }
+    Ok(found)
+}
+
+/// The source documents among `names` that exist, by name.
+pub(crate) async fn documents(
+    gateway: &Gateway,
+    deadline: &Deadline,
+    names: &[String],
+) -> Result<HashMap<String, SourceDocument>, Status> {
+    let mut found = HashMap::with_capacity(names.len());
+    for chunk in names.chunks(BATCH) {
+        let mut client = gateway.statements();
+        let request = BatchGetSourceDocumentsRequest {
+            names: chunk.to_vec(),
+            allow_missing: true,
+        };
+        let answer = deadline
+            .call(request, |r| client.batch_get_source_documents(r))
+            .await
+            .map_err(|status| reading("statements", status))?;
+        found.extend(
+            answer
+                .source_documents
+                .into_iter()
+                .map(|d| (d.name.clone(), d)),
+        );
+    }
+    Ok(found)
+}
+
+/// `Some` of a get's answer, `None` when the resource does not exist.
+fn found<T>(answer: Result<T, Status>) -> Result<Option<T>, Status> {
+    match answer {
+        Ok(resource) => Ok(Some(resource)),
+        Err(status) if status.code() == Code::NotFound => Ok(None),
+        Err(status) => Err(reading("actors", status)),
+    }
+}
+
+/// The posts among `names` that exist, by name (the actors service has no batch get of posts).
+pub(crate) async fn posts(
+    gateway: &Gateway,
+    deadline: &Deadline,
+    names: &[String],
+) -> Result<HashMap<String, Post>, Status> {
+    let answers: Vec<Option<Post>> = futures::stream::iter(names.iter().cloned())
+        .map(|name| async move {
+            let mut client = gateway.actors();
+            found(
+                deadline
+                    .call(GetPostRequest { name }, |r| client.get_post(r))
+                    .await,
+            )
+        })
+        .buffered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(answers
+        .into_iter()
+        .flatten()
+        .map(|p| (p.name.clone(), p))
+        .collect())
+}
+
+/// The tenures among `names` that exist, by name (the actors service has no batch get of
+/// tenures).
+pub(crate) async fn tenures(
+    gateway: &Gateway,
+    deadline: &Deadline,
+    names: &[String],
+) -> Result<HashMap<String, Tenure>, Status> {
+    let answers: Vec<Option<Tenure>> = futures::stream::iter(names.iter().cloned())
+        .map(|name| async move {
+            let mut client = gateway.actors();
+            found(
+                deadline
+                    .call(GetTenureRequest { name }, |r| client.get_tenure(r))
+                    .await,
+            )
+        })
+        .buffered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(answers
+        .into_iter()
+        .flatten()
+        .map(|t| (t.name.clone(), t))
+        .collect())
+}
+
+/// Every tenure of each actor of `actors`, one `ListTenures` (paged) per actor, concurrently.
+pub(crate) async fn tenures_of(
+    gateway: &Gateway,
+    deadline: &Deadline,
+    actors: &[String],
+) -> Result<Vec<Tenure>, Status> {
+    let lists: Vec<Vec<Tenure>> = futures::stream::iter(actors.iter().cloned())
+        .map(|parent| async move {
+            let mut tenures = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let mut client = gateway.actors();
+                let request = ListTenuresRequest {
+                    parent: parent.clone(),
+                    page_size: 1000,
+                    page_token,
+                    post: String::new(),
+                };
+                let page = deadline
+                    .call(request, |r| client.list_tenures(r))
+                    .await
+                    .map_err(|status| reading("actors", status))?;
+                tenures.extend(page.tenures);
+                if page.next_page_token.is_empty() {
+                    return Ok::<_, Status>(tenures);
+                }
+                page_token = page.next_page_token;
+            }
+        })
+        .buffered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(lists.into_iter().flatten().collect())
+}
