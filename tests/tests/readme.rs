@@ -7,7 +7,9 @@
 
 use std::process::Command;
 
-use chancery_testkit::{grpcurl, spawn_suite};
+use chancery_proto::gateway::v1::ImportBundleRequest;
+use chancery_testkit::seed;
+use chancery_testkit::{Suite, grpcurl, spawn_suite};
 
 struct Step {
     command: String,
@@ -15,13 +17,14 @@ struct Step {
     fails: Option<Vec<String>>,
 }
 
-fn walkthrough() -> Vec<Step> {
+/// The steps of the README block between `<!-- {marker}:start -->` and `<!-- {marker}:end -->`.
+fn walkthrough(marker: &str) -> Vec<Step> {
     let readme = include_str!("../../README.md");
     let start = readme
-        .find("<!-- walkthrough:start -->")
+        .find(&format!("<!-- {marker}:start -->"))
         .expect("walkthrough start marker");
     let end = readme
-        .find("<!-- walkthrough:end -->")
+        .find(&format!("<!-- {marker}:end -->"))
         .expect("walkthrough end marker");
     let mut steps = Vec::new();
     let (mut expect, mut fails) = (None, None);
@@ -54,19 +57,13 @@ fn walkthrough() -> Vec<Step> {
     steps
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_readme_walkthrough_works_as_written() {
-    let suite = spawn_suite().await;
-    let steps = walkthrough();
-    assert!(
-        steps.len() >= 10,
-        "the walkthrough has its commands ({})",
-        steps.len()
-    );
+/// Runs `steps` against `suite`, with the README's default ports replaced by the suite's.
+fn run_steps(suite: &Suite, steps: Vec<Step>) {
     for step in steps {
         let command = step
             .command
             .replacen("grpcurl", &grpcurl().display().to_string(), 1)
+            .replace("127.0.0.1:50051", &suite.gateway.target())
             .replace("127.0.0.1:50052", &suite.actors.target())
             .replace("127.0.0.1:50053", &suite.communications.target())
             .replace("127.0.0.1:50054", &suite.statements.target());
@@ -105,4 +102,40 @@ async fn the_readme_walkthrough_works_as_written() {
             );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_walkthrough_works_as_written() {
+    let suite = spawn_suite().await;
+    let steps = walkthrough("walkthrough");
+    assert!(
+        steps.len() >= 10,
+        "the walkthrough has its commands ({})",
+        steps.len()
+    );
+    tokio::task::spawn_blocking(move || run_steps(&suite, steps))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_demo_commands_work_as_written() {
+    let suite = spawn_suite().await;
+    suite
+        .gateway
+        .gateway()
+        .import_bundle(ImportBundleRequest {
+            bundle: Some(seed::bundle()),
+        })
+        .await
+        .expect("the demo imports, as `chancery up --demo` does");
+    let steps = walkthrough("demo");
+    assert!(
+        steps.len() >= 3,
+        "the demo block has its commands ({})",
+        steps.len()
+    );
+    tokio::task::spawn_blocking(move || run_steps(&suite, steps))
+        .await
+        .unwrap();
 }
