@@ -270,9 +270,20 @@ mod tests {
             names(&episode.statements),
             names(bundle.statements.iter().map(|s| &s.name))
         );
+        // The outlets named only inside the document, and the seven states the article involves.
         assert_eq!(
             episode.actors_of_interest,
-            ["actors/associated-press", "actors/seed-article-publisher"]
+            [
+                "actors/associated-press",
+                "actors/france",
+                "actors/germany",
+                "actors/greece",
+                "actors/russia",
+                "actors/seed-article-publisher",
+                "actors/turkey",
+                "actors/ukraine",
+                "actors/united-states"
+            ]
         );
         assert_eq!(bundle.documents[0].name, SEED_DOCUMENT);
         assert_eq!(
