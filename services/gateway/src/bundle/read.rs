@@ -18,103 +18,50 @@ use tonic::{Code, Status};
 use super::remote::{BATCH, CONCURRENCY, Deadline, reading};
 use crate::Gateway;
 
-/// The actors among `names` that exist, by name.
-pub(crate) async fn actors(
-    gateway: &Gateway,
-    deadline: &Deadline,
-    names: &[String],
-) -> Result<HashMap<String, Actor>, Status> {
-    let mut found = HashMap::with_capacity(names.len());
-    for chunk in names.chunks(BATCH) {
-        let mut client = gateway.actors();
-        let request = BatchGetActorsRequest {
-            names: chunk.to_vec(),
-            allow_missing: true,
-        };
-        let answer = deadline
-            .call(request, |r| client.batch_get_actors(r))
-            .await
-            .map_err(|status| reading("actors", status))?;
-        found.extend(answer.actors.into_iter().map(|a| (a.name.clone(), a)));
-    }
-    Ok(found)
+/// Defines a reader of one collection through its service's batch get: one call per
+/// [`BATCH`] names, missing names simply absent from the answer.
+macro_rules! batch_reader {
+    ($(#[$doc:meta])* $function:ident, $resource:ty, $client:ident, $rpc:ident, $request:ident, $field:ident, $service:literal) => {
+        $(#[$doc])*
+        pub(crate) async fn $function(
+            gateway: &Gateway,
+            deadline: &Deadline,
+            names: &[String],
+        ) -> Result<HashMap<String, $resource>, Status> {
+            let mut found = HashMap::with_capacity(names.len());
+            for chunk in names.chunks(BATCH) {
+                let mut client = gateway.$client();
+                let request = $request { names: chunk.to_vec(), allow_missing: true };
+                let answer = deadline
+                    .call(request, |r| client.$rpc(r))
+                    .await
+                    .map_err(|status| reading($service, status))?;
+                found.extend(answer.$field.into_iter().map(|r| (r.name.clone(), r)));
+            }
+            Ok(found)
+        }
+    };
 }
 
-/// The communications among `names` that exist, by name.
-pub(crate) async fn communications(
-    gateway: &Gateway,
-    deadline: &Deadline,
-    names: &[String],
-) -> Result<HashMap<String, Communication>, Status> {
-    let mut found = HashMap::with_capacity(names.len());
-    for chunk in names.chunks(BATCH) {
-        let mut client = gateway.communications();
-        let request = BatchGetCommunicationsRequest {
-            names: chunk.to_vec(),
-            allow_missing: true,
-        };
-        let answer = deadline
-            .call(request, |r| client.batch_get_communications(r))
-            .await
-            .map_err(|status| reading("communications", status))?;
-        found.extend(
-            answer
-                .communications
-                .into_iter()
-                .map(|c| (c.name.clone(), c)),
-        );
-    }
-    Ok(found)
-}
-
-/// The statements among `names` that exist, by name.
-pub(crate) async fn statements(
-    gateway: &Gateway,
-    deadline: &Deadline,
-    names: &[String],
-) -> Result<HashMap<String, Statement>, Status> {
-    let mut found = HashMap::with_capacity(names.len());
-    for chunk in names.chunks(BATCH) {
-        let mut client = gateway.statements();
-        let request = BatchGetStatementsRequest {
-            names: chunk.to_vec(),
-            allow_missing: true,
-        };
-        let answer = deadline
-            .call(request, |r| client.batch_get_statements(r))
-            .await
-            .map_err(|status| reading("statements", status))?;
-        found.extend(answer.statements.into_iter().map(|s| (s.name.clone(), s)));
-    }
-    Ok(found)
-}
-
-/// The source documents among `names` that exist, by name.
-pub(crate) async fn documents(
-    gateway: &Gateway,
-    deadline: &Deadline,
-    names: &[String],
-) -> Result<HashMap<String, SourceDocument>, Status> {
-    let mut found = HashMap::with_capacity(names.len());
-    for chunk in names.chunks(BATCH) {
-        let mut client = gateway.statements();
-        let request = BatchGetSourceDocumentsRequest {
-            names: chunk.to_vec(),
-            allow_missing: true,
-        };
-        let answer = deadline
-            .call(request, |r| client.batch_get_source_documents(r))
-            .await
-            .map_err(|status| reading("statements", status))?;
-        found.extend(
-            answer
-                .source_documents
-                .into_iter()
-                .map(|d| (d.name.clone(), d)),
-        );
-    }
-    Ok(found)
-}
+batch_reader!(
+    /// The actors among `names` that exist, by name.
+    actors, Actor, actors, batch_get_actors, BatchGetActorsRequest, actors, "actors"
+);
+batch_reader!(
+    /// The communications among `names` that exist, by name.
+    communications, Communication, communications, batch_get_communications,
+    BatchGetCommunicationsRequest, communications, "communications"
+);
+batch_reader!(
+    /// The statements among `names` that exist, by name.
+    statements, Statement, statements, batch_get_statements, BatchGetStatementsRequest,
+    statements, "statements"
+);
+batch_reader!(
+    /// The source documents among `names` that exist, by name.
+    documents, SourceDocument, statements, batch_get_source_documents,
+    BatchGetSourceDocumentsRequest, source_documents, "statements"
+);
 
 /// `Some` of a get's answer, `None` when the resource does not exist.
 fn found<T>(answer: Result<T, Status>) -> Result<Option<T>, Status> {
