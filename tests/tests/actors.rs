@@ -12,7 +12,9 @@ use chancery_proto::actors::v1::{
     UpdateActorRequest, actor_service_client::ActorServiceClient,
 };
 use chancery_proto::common::v1::{DatePrecision, ExternalId, ExternalIdScheme, FuzzyDate};
-use chancery_testkit::{Options, Service, error_reason, field_violations, spawn, spawn_with};
+use chancery_testkit::{
+    Backend, Options, Service, error_reason, field_violations, spawn_on, spawn_with,
+};
 use tonic::Code;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
@@ -68,9 +70,8 @@ async fn count_actors(client: &mut Client) -> usize {
     }
 }
 
-#[tokio::test]
-async fn create_get_update_delete() {
-    let server = spawn(Service::Actors).await;
+async fn create_get_update_delete(backend: Backend) {
+    let server = spawn_on(Service::Actors, backend).await;
     let mut client = server.actors();
 
     let macron = Actor {
@@ -183,9 +184,8 @@ async fn create_get_update_delete() {
     assert_eq!(again.code(), Code::NotFound);
 }
 
-#[tokio::test]
-async fn taken_ids_and_external_ids_are_already_exists() {
-    let server = spawn(Service::Actors).await;
+async fn taken_ids_and_external_ids_are_already_exists(backend: Backend) {
+    let server = spawn_on(Service::Actors, backend).await;
     let mut client = server.actors();
     let with_qid = |name: &str| Actor {
         external_ids: vec![ExternalId {
@@ -221,9 +221,8 @@ async fn taken_ids_and_external_ids_are_already_exists() {
     assert_eq!(count_actors(&mut client).await, 1);
 }
 
-#[tokio::test]
-async fn batch_get_answers_in_order_and_names_the_missing() {
-    let server = spawn(Service::Actors).await;
+async fn batch_get_answers_in_order_and_names_the_missing(backend: Backend) {
+    let server = spawn_on(Service::Actors, backend).await;
     let mut client = server.actors();
     for id in ["a-one", "b-two", "c-three"] {
         create(&mut client, id, person(id)).await;
@@ -290,9 +289,8 @@ async fn batch_get_answers_in_order_and_names_the_missing() {
     assert_eq!(field_violations(&too_many), ["names"]);
 }
 
-#[tokio::test]
-async fn paging_250_actors_by_7_has_no_gap_and_no_duplicate() {
-    let server = spawn(Service::Actors).await;
+async fn paging_250_actors_by_7_has_no_gap_and_no_duplicate(backend: Backend) {
+    let server = spawn_on(Service::Actors, backend).await;
     let mut client = server.actors();
     let mut expected = Vec::new();
     for i in 0..250 {
@@ -373,9 +371,8 @@ async fn paging_250_actors_by_7_has_no_gap_and_no_duplicate() {
     assert_eq!(states.len(), 50);
 }
 
-#[tokio::test]
-async fn tampered_or_foreign_page_tokens_are_invalid_argument() {
-    let server = spawn(Service::Actors).await;
+async fn tampered_or_foreign_page_tokens_are_invalid_argument(backend: Backend) {
+    let server = spawn_on(Service::Actors, backend).await;
     let mut client = server.actors();
     for i in 0..5 {
         create(&mut client, &format!("p-{i}"), person(&format!("P {i}"))).await;
@@ -429,9 +426,8 @@ async fn tampered_or_foreign_page_tokens_are_invalid_argument() {
     assert_eq!(posts.code(), Code::InvalidArgument);
 }
 
-#[tokio::test]
-async fn invalid_requests_name_every_field_and_store_nothing() {
-    let server = spawn(Service::Actors).await;
+async fn invalid_requests_name_every_field_and_store_nothing(backend: Backend) {
+    let server = spawn_on(Service::Actors, backend).await;
     let mut client = server.actors();
 
     let empty = client
@@ -547,9 +543,8 @@ async fn invalid_requests_name_every_field_and_store_nothing() {
     );
 }
 
-#[tokio::test]
-async fn a_retried_create_returns_the_first_result() {
-    let server = spawn(Service::Actors).await;
+async fn a_retried_create_returns_the_first_result(backend: Backend) {
+    let server = spawn_on(Service::Actors, backend).await;
     let mut client = server.actors();
     let request = CreateActorRequest {
         actor: Some(person("Olaf Scholz")),
@@ -599,9 +594,8 @@ async fn a_retried_create_returns_the_first_result() {
     assert_eq!(count_actors(&mut client).await, 1);
 }
 
-#[tokio::test]
-async fn names_are_found_ignoring_case_and_accents() {
-    let server = spawn(Service::Actors).await;
+async fn names_are_found_ignoring_case_and_accents(backend: Backend) {
+    let server = spawn_on(Service::Actors, backend).await;
     let mut client = server.actors();
     create(
         &mut client,
@@ -680,9 +674,8 @@ async fn names_are_found_ignoring_case_and_accents() {
     assert_eq!(names(find("", "FRA")).await.len(), 2);
 }
 
-#[tokio::test]
-async fn parents_must_exist_and_never_form_a_cycle() {
-    let server = spawn(Service::Actors).await;
+async fn parents_must_exist_and_never_form_a_cycle(backend: Backend) {
+    let server = spawn_on(Service::Actors, backend).await;
     let mut client = server.actors();
     let body = |name: &str, parent: &str| Actor {
         kind: ActorKind::GovernmentBody as i32,
@@ -754,9 +747,8 @@ async fn parents_must_exist_and_never_form_a_cycle() {
     assert!(in_use.message().contains("actors/french-government"));
 }
 
-#[tokio::test]
-async fn offices_are_resolved_at_the_date_asked() {
-    let server = spawn(Service::Actors).await;
+async fn offices_are_resolved_at_the_date_asked(backend: Backend) {
+    let server = spawn_on(Service::Actors, backend).await;
     let mut client = server.actors();
     create(
         &mut client,
@@ -1000,9 +992,8 @@ async fn offices_are_resolved_at_the_date_asked() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn profiles_of_outlets_and_anonymous_sources_are_kept() {
-    let server = spawn(Service::Actors).await;
+async fn profiles_of_outlets_and_anonymous_sources_are_kept(backend: Backend) {
+    let server = spawn_on(Service::Actors, backend).await;
     let mut client = server.actors();
     create(
         &mut client,
@@ -1115,3 +1106,17 @@ async fn health_is_serving_then_not_serving_once_shutdown_starts() {
         .expect("drained in time")
         .unwrap();
 }
+
+chancery_testkit::backend_tests!(
+    create_get_update_delete,
+    taken_ids_and_external_ids_are_already_exists,
+    batch_get_answers_in_order_and_names_the_missing,
+    paging_250_actors_by_7_has_no_gap_and_no_duplicate,
+    tampered_or_foreign_page_tokens_are_invalid_argument,
+    invalid_requests_name_every_field_and_store_nothing,
+    a_retried_create_returns_the_first_result,
+    names_are_found_ignoring_case_and_accents,
+    parents_must_exist_and_never_form_a_cycle,
+    offices_are_resolved_at_the_date_asked,
+    profiles_of_outlets_and_anonymous_sources_are_kept,
+);

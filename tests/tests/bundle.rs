@@ -17,7 +17,7 @@ use chancery_proto::gateway::v1::{
     ImportBundleResponse,
 };
 use chancery_proto::statements::v1::{SourceDocument, Statement};
-use chancery_testkit::{Suite, error_reason, field_violations, seed, spawn_suite};
+use chancery_testkit::{Backend, Suite, error_reason, field_violations, seed, spawn_suite_on};
 use tonic::Code;
 
 async fn import(suite: &Suite, bundle: &Bundle) -> Result<ImportBundleResponse, tonic::Status> {
@@ -192,9 +192,8 @@ fn assert_same(actual: &Bundle, expected: &Bundle) {
     same!(statements);
 }
 
-#[tokio::test]
-async fn the_demo_bundle_imports_once_and_exports_back_the_same() {
-    let suite = spawn_suite().await;
+async fn the_demo_bundle_imports_once_and_exports_back_the_same(backend: Backend) {
+    let suite = spawn_suite_on(backend).await;
     let bundle = seed::bundle();
 
     let first = import(&suite, &bundle)
@@ -273,7 +272,7 @@ async fn the_demo_bundle_imports_once_and_exports_back_the_same() {
     );
 
     // The export imports into a fresh suite to the same state.
-    let elsewhere = spawn_suite().await;
+    let elsewhere = spawn_suite_on(backend).await;
     let imported = import(&elsewhere, &exported)
         .await
         .expect("the export imports");
@@ -284,9 +283,8 @@ async fn the_demo_bundle_imports_once_and_exports_back_the_same() {
     assert_eq!(missing.code(), Code::NotFound);
 }
 
-#[tokio::test]
-async fn changes_are_updated_where_services_can_and_refused_where_they_cannot() {
-    let suite = spawn_suite().await;
+async fn changes_are_updated_where_services_can_and_refused_where_they_cannot(backend: Backend) {
+    let suite = spawn_suite_on(backend).await;
     let mut bundle = seed::bundle();
     import(&suite, &bundle).await.unwrap();
 
@@ -372,9 +370,8 @@ async fn changes_are_updated_where_services_can_and_refused_where_they_cannot() 
     assert_eq!(first_actor.description, bundle.actors[0].description);
 }
 
-#[tokio::test]
-async fn invalid_bundles_are_refused_with_the_path_of_each_problem() {
-    let suite = spawn_suite().await;
+async fn invalid_bundles_are_refused_with_the_path_of_each_problem(backend: Backend) {
+    let suite = spawn_suite_on(backend).await;
     let bundle = seed::bundle();
 
     // Names and duplicates: checked before anything is read or written.
@@ -455,3 +452,9 @@ async fn invalid_bundles_are_refused_with_the_path_of_each_problem() {
         .unwrap_err();
     assert_eq!(field_violations(&empty), ["bundle"]);
 }
+
+chancery_testkit::backend_tests!(
+    the_demo_bundle_imports_once_and_exports_back_the_same,
+    changes_are_updated_where_services_can_and_refused_where_they_cannot,
+    invalid_bundles_are_refused_with_the_path_of_each_problem,
+);

@@ -19,7 +19,8 @@ use chancery_proto::communications::v1::{
 };
 use chancery_runtime::fuzzy_date;
 use chancery_testkit::{
-    Options, Service, Suite, error_reason, field_violations, spawn, spawn_suite, spawn_with,
+    Backend, Options, Service, Suite, error_reason, field_violations, spawn_on, spawn_suite_on,
+    spawn_with,
 };
 use tonic::Code;
 use tonic::transport::Channel;
@@ -35,8 +36,8 @@ const GREECE: &str = "actors/greece";
 const TURKEY: &str = "actors/turkey";
 
 /// The suite with the actors of the seed article created, and a communications client.
-async fn suite_with_actors() -> (Suite, Client) {
-    let suite = spawn_suite().await;
+async fn suite_with_actors(backend: Backend) -> (Suite, Client) {
+    let suite = spawn_suite_on(backend).await;
     let mut actors = suite.actors.actors();
     for name in [MACRON, PUTIN, SCHOLZ, LEGENDRE, PESKOV] {
         create_actor(&mut actors, name, ActorKind::Person).await;
@@ -196,9 +197,8 @@ fn range(from: &str, to: &str) -> ListCommunicationsRequest {
     }
 }
 
-#[tokio::test]
-async fn create_get_update_delete_with_etags() {
-    let (_suite, mut client) = suite_with_actors().await;
+async fn create_get_update_delete_with_etags(backend: Backend) {
+    let (_suite, mut client) = suite_with_actors(backend).await;
     let planned = Communication {
         kind: CommunicationKind::PhoneCall as i32,
         title: "Macron–Putin phone call".into(),
@@ -379,9 +379,8 @@ async fn create_get_update_delete_with_etags() {
     assert_eq!(get(&mut client, &taken.name).await.unwrap(), taken);
 }
 
-#[tokio::test]
-async fn a_retried_create_or_append_returns_the_first_result() {
-    let (_suite, mut client) = suite_with_actors().await;
+async fn a_retried_create_or_append_returns_the_first_result(backend: Backend) {
+    let (_suite, mut client) = suite_with_actors(backend).await;
     let request = CreateCommunicationRequest {
         communication: Some(call(&[MACRON, PUTIN], "2022-03-22")),
         communication_id: String::new(),
@@ -458,9 +457,8 @@ async fn a_retried_create_or_append_returns_the_first_result() {
     assert_eq!(stored.etag, "2");
 }
 
-#[tokio::test]
-async fn batch_get_answers_in_order_and_names_the_missing() {
-    let (_suite, mut client) = suite_with_actors().await;
+async fn batch_get_answers_in_order_and_names_the_missing(backend: Backend) {
+    let (_suite, mut client) = suite_with_actors(backend).await;
     for (id, day) in [
         ("c-one", "2022-03-12"),
         ("c-two", "2022-03-22"),
@@ -530,9 +528,8 @@ async fn batch_get_answers_in_order_and_names_the_missing() {
     assert_eq!(field_violations(&malformed), ["names[1]"]);
 }
 
-#[tokio::test]
-async fn paging_60_communications_by_7_has_no_gap_and_no_duplicate() {
-    let (_suite, mut client) = suite_with_actors().await;
+async fn paging_60_communications_by_7_has_no_gap_and_no_duplicate(backend: Backend) {
+    let (_suite, mut client) = suite_with_actors(backend).await;
     let mut expected = Vec::new();
     for i in 0..60 {
         let id = format!("c-{i:02}");
@@ -616,9 +613,8 @@ async fn paging_60_communications_by_7_has_no_gap_and_no_duplicate() {
     assert_eq!(march, expected_march);
 }
 
-#[tokio::test]
-async fn tampered_or_foreign_page_tokens_are_invalid_argument() {
-    let (_suite, mut client) = suite_with_actors().await;
+async fn tampered_or_foreign_page_tokens_are_invalid_argument(backend: Backend) {
+    let (_suite, mut client) = suite_with_actors(backend).await;
     for i in 0..5 {
         create(
             &mut client,
@@ -667,9 +663,8 @@ async fn tampered_or_foreign_page_tokens_are_invalid_argument() {
     assert!(foreign.message().contains("different query"));
 }
 
-#[tokio::test]
-async fn the_pair_query_returns_exactly_the_communications_between_the_two() {
-    let (_suite, mut client) = suite_with_actors().await;
+async fn the_pair_query_returns_exactly_the_communications_between_the_two(backend: Backend) {
+    let (_suite, mut client) = suite_with_actors(backend).await;
     create(
         &mut client,
         "macron-scholz-putin",
@@ -788,9 +783,8 @@ async fn the_pair_query_returns_exactly_the_communications_between_the_two() {
     );
 }
 
-#[tokio::test]
-async fn a_date_range_overlaps_a_month_precision_date() {
-    let (_suite, mut client) = suite_with_actors().await;
+async fn a_date_range_overlaps_a_month_precision_date(backend: Backend) {
+    let (_suite, mut client) = suite_with_actors(backend).await;
     create(
         &mut client,
         "sometime-in-march",
@@ -861,9 +855,8 @@ async fn a_date_range_overlaps_a_month_precision_date() {
     assert_eq!(field_violations(&unreadable), ["date_from.edtf"]);
 }
 
-#[tokio::test]
-async fn the_status_log_computes_lifecycle_and_verification() {
-    let (_suite, mut client) = suite_with_actors().await;
+async fn the_status_log_computes_lifecycle_and_verification(backend: Backend) {
+    let (_suite, mut client) = suite_with_actors(backend).await;
     // The seed article's call of 29 March: expected, confirmed by the French side.
     let expected = create(
         &mut client,
@@ -1053,9 +1046,8 @@ async fn the_status_log_computes_lifecycle_and_verification() {
     assert_eq!(nowhere.code(), Code::NotFound);
 }
 
-#[tokio::test]
-async fn an_unknown_actor_is_invalid_argument_with_its_field_path() {
-    let (suite, mut client) = suite_with_actors().await;
+async fn an_unknown_actor_is_invalid_argument_with_its_field_path(backend: Backend) {
+    let (suite, mut client) = suite_with_actors(backend).await;
     let status = client
         .create_communication(CreateCommunicationRequest {
             communication: Some(Communication {
@@ -1171,9 +1163,10 @@ async fn an_unknown_actor_is_invalid_argument_with_its_field_path() {
     assert_eq!(count(&mut client).await, 1);
 }
 
-#[tokio::test]
-async fn a_write_while_the_actors_service_is_stopped_is_unavailable_and_stores_nothing() {
-    let (suite, mut client) = suite_with_actors().await;
+async fn a_write_while_the_actors_service_is_stopped_is_unavailable_and_stores_nothing(
+    backend: Backend,
+) {
+    let (suite, mut client) = suite_with_actors(backend).await;
     let Suite {
         actors,
         communications: _communications,
@@ -1286,9 +1279,8 @@ async fn an_actors_service_too_slow_to_answer_is_unavailable() {
     holder.abort();
 }
 
-#[tokio::test]
-async fn delete_is_refused_while_a_later_call_names_it_in_its_series() {
-    let (_suite, mut client) = suite_with_actors().await;
+async fn delete_is_refused_while_a_later_call_names_it_in_its_series(backend: Backend) {
+    let (_suite, mut client) = suite_with_actors(backend).await;
     let first = create(&mut client, "call-22", call(&[MACRON, PUTIN], "2022-03-22")).await;
     let second = create(
         &mut client,
@@ -1372,9 +1364,8 @@ async fn delete_is_refused_while_a_later_call_names_it_in_its_series() {
     assert_eq!(count(&mut client).await, 0);
 }
 
-#[tokio::test]
-async fn the_service_runs_alone_and_answers_reads_without_the_actors_service() {
-    let server = spawn(Service::Communications).await;
+async fn the_service_runs_alone_and_answers_reads_without_the_actors_service(backend: Backend) {
+    let server = spawn_on(Service::Communications, backend).await;
     let mut client = server.communications();
     assert_eq!(count(&mut client).await, 0);
     let missing = get(&mut client, "communications/anything")
@@ -1386,3 +1377,18 @@ async fn the_service_runs_alone_and_answers_reads_without_the_actors_service() {
         .unwrap_err();
     assert_eq!(field_violations(&malformed), ["name"]);
 }
+
+chancery_testkit::backend_tests!(
+    create_get_update_delete_with_etags,
+    a_retried_create_or_append_returns_the_first_result,
+    batch_get_answers_in_order_and_names_the_missing,
+    paging_60_communications_by_7_has_no_gap_and_no_duplicate,
+    tampered_or_foreign_page_tokens_are_invalid_argument,
+    the_pair_query_returns_exactly_the_communications_between_the_two,
+    a_date_range_overlaps_a_month_precision_date,
+    the_status_log_computes_lifecycle_and_verification,
+    an_unknown_actor_is_invalid_argument_with_its_field_path,
+    a_write_while_the_actors_service_is_stopped_is_unavailable_and_stores_nothing,
+    delete_is_refused_while_a_later_call_names_it_in_its_series,
+    the_service_runs_alone_and_answers_reads_without_the_actors_service,
+);

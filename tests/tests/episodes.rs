@@ -23,7 +23,7 @@ use chancery_proto::statements::v1::{
     GetStatementRequest, HopRelation, SourceDocument, SpeechAct, Statement,
 };
 use chancery_testkit::{
-    Options, Service, Suite, error_reason, field_violations, spawn_suite, spawn_with,
+    Backend, Options, Service, Suite, error_reason, field_violations, spawn_suite_on, spawn_with,
 };
 use tonic::Code;
 use tonic::transport::Channel;
@@ -92,8 +92,8 @@ async fn create_actors(client: &mut ActorServiceClient<Channel>) {
 
 /// The suite with the episode's members created in their services: four actors, three calls,
 /// the seed report and three statements read in it.
-async fn world() -> (Suite, Episodes) {
-    let suite = spawn_suite().await;
+async fn world(backend: Backend) -> (Suite, Episodes) {
+    let suite = spawn_suite_on(backend).await;
     create_actors(&mut suite.actors.actors()).await;
 
     let mut communications = suite.communications.communications();
@@ -257,9 +257,8 @@ fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
     })
 }
 
-#[tokio::test]
-async fn create_get_update_delete_with_etags() {
-    let (suite, mut client) = world().await;
+async fn create_get_update_delete_with_etags(backend: Backend) {
+    let (suite, mut client) = world(backend).await;
     let created = create(&mut client, "macron-putin-2022-03", macron_putin()).await;
     assert_eq!(created.name, "episodes/macron-putin-2022-03");
     assert_eq!(created.etag, "1");
@@ -457,9 +456,8 @@ async fn create_get_update_delete_with_etags() {
     assert_eq!(field_violations(&malformed), ["name"]);
 }
 
-#[tokio::test]
-async fn a_retried_create_returns_the_first_result() {
-    let (_suite, mut client) = world().await;
+async fn a_retried_create_returns_the_first_result(backend: Backend) {
+    let (_suite, mut client) = world(backend).await;
     let request = CreateEpisodeRequest {
         episode: Some(macron_putin()),
         episode_id: String::new(),
@@ -520,9 +518,10 @@ async fn a_retried_create_returns_the_first_result() {
     assert_eq!(all_names(&mut client).await.len(), 2);
 }
 
-#[tokio::test]
-async fn listing_by_tag_and_member_pages_30_episodes_by_7_without_gap_or_duplicate() {
-    let (_suite, mut client) = world().await;
+async fn listing_by_tag_and_member_pages_30_episodes_by_7_without_gap_or_duplicate(
+    backend: Backend,
+) {
+    let (_suite, mut client) = world(backend).await;
     let mut expected_all = Vec::new();
     let mut expected_even = Vec::new();
     let mut expected_with_call = Vec::new();
@@ -629,9 +628,8 @@ async fn listing_by_tag_and_member_pages_30_episodes_by_7_without_gap_or_duplica
     assert_eq!(field_violations(&invalid), ["tag", "member", "page_size"]);
 }
 
-#[tokio::test]
-async fn tampered_or_foreign_page_tokens_are_invalid_argument() {
-    let (_suite, mut client) = world().await;
+async fn tampered_or_foreign_page_tokens_are_invalid_argument(backend: Backend) {
+    let (_suite, mut client) = world(backend).await;
     for i in 0..5 {
         create(&mut client, &format!("e-{i}"), bare("An episode", &["x"])).await;
     }
@@ -686,9 +684,8 @@ async fn tampered_or_foreign_page_tokens_are_invalid_argument() {
     assert_eq!(names, ["episodes/e-2", "episodes/e-3"]);
 }
 
-#[tokio::test]
-async fn unknown_or_malformed_members_are_invalid_argument_on_their_field_paths() {
-    let (_suite, mut client) = world().await;
+async fn unknown_or_malformed_members_are_invalid_argument_on_their_field_paths(backend: Backend) {
+    let (_suite, mut client) = world(backend).await;
     let unknown = client
         .create_episode(CreateEpisodeRequest {
             episode: Some(Episode {
@@ -786,9 +783,8 @@ async fn unknown_or_malformed_members_are_invalid_argument_on_their_field_paths(
     assert_eq!(get(&mut client, &episode.name).await.unwrap(), episode);
 }
 
-#[tokio::test]
-async fn members_are_added_once_and_removed_with_etags() {
-    let (_suite, mut client) = world().await;
+async fn members_are_added_once_and_removed_with_etags(backend: Backend) {
+    let (_suite, mut client) = world(backend).await;
     let episode = create(
         &mut client,
         "membership",
@@ -906,9 +902,8 @@ async fn members_are_added_once_and_removed_with_etags() {
     assert_eq!(field_violations(&malformed), ["communications[0]"]);
 }
 
-#[tokio::test]
-async fn a_write_while_a_backend_is_down_is_unavailable_and_stores_nothing() {
-    let (suite, mut client) = world().await;
+async fn a_write_while_a_backend_is_down_is_unavailable_and_stores_nothing(backend: Backend) {
+    let (suite, mut client) = world(backend).await;
     let Suite {
         actors: _actors,
         communications: _communications,
@@ -1096,3 +1091,13 @@ async fn a_backend_too_slow_to_answer_is_unavailable_within_the_callers_deadline
     assert!(all_names(&mut client).await.is_empty());
     holder.abort();
 }
+
+chancery_testkit::backend_tests!(
+    create_get_update_delete_with_etags,
+    a_retried_create_returns_the_first_result,
+    listing_by_tag_and_member_pages_30_episodes_by_7_without_gap_or_duplicate,
+    tampered_or_foreign_page_tokens_are_invalid_argument,
+    unknown_or_malformed_members_are_invalid_argument_on_their_field_paths,
+    members_are_added_once_and_removed_with_etags,
+    a_write_while_a_backend_is_down_is_unavailable_and_stores_nothing,
+);

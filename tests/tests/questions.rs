@@ -16,7 +16,7 @@ use chancery_proto::gateway::v1::{
 };
 use chancery_proto::statements::v1::{ContentMode, HopRelation, ListStatementsRequest, SpeechAct};
 use chancery_testkit::seed::{self, EPISODE, SEED_DOCUMENT};
-use chancery_testkit::spawn_suite;
+use chancery_testkit::{Backend, spawn_suite_on};
 
 fn actor<'a>(view: &'a EpisodeView, name: &str) -> &'a InvolvedActor {
     view.actors
@@ -81,9 +81,8 @@ fn chain(entry: &StatementEntry) -> Vec<(String, HopRelation)> {
         .collect()
 }
 
-#[tokio::test]
-async fn every_question_of_the_seed_is_answered_from_the_apis() {
-    let suite = spawn_suite().await;
+async fn every_question_of_the_seed_is_answered_from_the_apis(backend: Backend) {
+    let suite = spawn_suite_on(backend).await;
     let mut gateway = suite.gateway.gateway();
     let imported = gateway
         .import_bundle(ImportBundleRequest {
@@ -537,3 +536,5 @@ async fn every_question_of_the_seed_is_answered_from_the_apis() {
         "only the article's own words are verbatim"
     );
 }
+
+chancery_testkit::backend_tests!(every_question_of_the_seed_is_answered_from_the_apis,);

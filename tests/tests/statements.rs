@@ -20,8 +20,8 @@ use chancery_proto::statements::v1::{
     Statement, Topic, UpdateStatementRequest, statement_service_client::StatementServiceClient,
 };
 use chancery_testkit::{
-    Options, Service, Suite, TestServer, error_reason, field_violations, spawn, spawn_suite,
-    spawn_with,
+    Backend, Options, Service, Suite, TestServer, error_reason, field_violations, spawn_on,
+    spawn_suite_on, spawn_with,
 };
 use tonic::Code;
 use tonic::transport::Channel as GrpcChannel;
@@ -165,8 +165,8 @@ fn article(publisher: &str, url: &str) -> SourceDocument {
 
 /// The three services, the seed's actors and three documents: the seed report, a TASS dispatch
 /// and the Kremlin readout.
-async fn world() -> (Suite, Statements) {
-    let suite = spawn_suite().await;
+async fn world(backend: Backend) -> (Suite, Statements) {
+    let suite = spawn_suite_on(backend).await;
     create_actors(&mut suite.actors.actors()).await;
     let mut client = suite.statements.statements();
     create_document(
@@ -250,9 +250,8 @@ fn names(ids: &[&str]) -> Vec<String> {
     ids.iter().map(|id| format!("statements/{id}")).collect()
 }
 
-#[tokio::test]
-async fn create_get_update_delete_with_etags() {
-    let (_suite, mut client) = world().await;
+async fn create_get_update_delete_with_etags(backend: Backend) {
+    let (_suite, mut client) = world(backend).await;
     let legendre = Statement {
         on_behalf_of: actor("french-foreign-ministry"),
         addressees: vec![actor("vladimir-putin")],
@@ -434,9 +433,8 @@ async fn create_get_update_delete_with_etags() {
     assert_eq!(count_statements(&mut client).await, 0);
 }
 
-#[tokio::test]
-async fn a_retried_create_returns_the_first_result_and_creates_nothing_more() {
-    let (_suite, mut client) = world().await;
+async fn a_retried_create_returns_the_first_result_and_creates_nothing_more(backend: Backend) {
+    let (_suite, mut client) = world(backend).await;
     let request = CreateStatementRequest {
         statement: Some(statement(
             "dmitry-peskov",
@@ -509,9 +507,8 @@ async fn a_retried_create_returns_the_first_result_and_creates_nothing_more() {
     assert_eq!(count_documents(&mut client).await, 4);
 }
 
-#[tokio::test]
-async fn batch_gets_answer_in_order_and_name_the_missing() {
-    let (_suite, mut client) = world().await;
+async fn batch_gets_answer_in_order_and_name_the_missing(backend: Backend) {
+    let (_suite, mut client) = world(backend).await;
     for id in ["a-one", "b-two", "c-three"] {
         create(&mut client, id, statement("olaf-scholz", id, "2022-03-12")).await;
     }
@@ -607,9 +604,8 @@ fn sort_key(statement: &Statement) -> (i64, i32, i64, i32, String) {
     )
 }
 
-#[tokio::test]
-async fn paging_60_statements_by_7_has_no_gap_and_no_duplicate() {
-    let (_suite, mut client) = world().await;
+async fn paging_60_statements_by_7_has_no_gap_and_no_duplicate(backend: Backend) {
+    let (_suite, mut client) = world(backend).await;
     let mut created = Vec::new();
     for i in 0..60 {
         // Days, minutes, a whole month and a whole year: bounds tie and interleave, and ids are
@@ -659,9 +655,8 @@ async fn paging_60_statements_by_7_has_no_gap_and_no_duplicate() {
     );
 }
 
-#[tokio::test]
-async fn tampered_or_foreign_page_tokens_are_invalid_argument() {
-    let (_suite, mut client) = world().await;
+async fn tampered_or_foreign_page_tokens_are_invalid_argument(backend: Backend) {
+    let (_suite, mut client) = world(backend).await;
     for i in 0..5 {
         let id = format!("p-{i}");
         create(
@@ -727,9 +722,8 @@ async fn tampered_or_foreign_page_tokens_are_invalid_argument() {
     assert_eq!(field_violations(&negative), ["page_size"]);
 }
 
-#[tokio::test]
-async fn filters_return_exactly_the_expected_statements() {
-    let (_suite, mut client) = world().await;
+async fn filters_return_exactly_the_expected_statements(backend: Backend) {
+    let (_suite, mut client) = world(backend).await;
     // 12 March: Scholz and Macron jointly call for a ceasefire; the Kremlin says Putin accused
     // Kyiv. Some day in March: a Scholz press release, quoted verbatim. 26 March: Legendre, partly
     // quoted, in an interview. 2 April: Peskov declines to comment, verbatim.
@@ -937,9 +931,8 @@ async fn filters_return_exactly_the_expected_statements() {
     );
 }
 
-#[tokio::test]
-async fn the_attribution_chain_comes_back_in_order_with_positions() {
-    let (_suite, mut client) = world().await;
+async fn the_attribution_chain_comes_back_in_order_with_positions(backend: Backend) {
+    let (_suite, mut client) = world(backend).await;
     // "seed report ← TASS (reported) ← BFM TV (interview) ← Legendre", with positions the
     // client got wrong: the server numbers the hops itself.
     let chain = vec![
@@ -1012,9 +1005,10 @@ async fn the_attribution_chain_comes_back_in_order_with_positions() {
     );
 }
 
-#[tokio::test]
-async fn unknown_actors_documents_and_statements_are_invalid_argument_with_their_paths() {
-    let (_suite, mut client) = world().await;
+async fn unknown_actors_documents_and_statements_are_invalid_argument_with_their_paths(
+    backend: Backend,
+) {
+    let (_suite, mut client) = world(backend).await;
     let unknown_reporter = client
         .create_statement(CreateStatementRequest {
             statement: Some(Statement {
@@ -1120,9 +1114,8 @@ async fn unknown_actors_documents_and_statements_are_invalid_argument_with_their
     assert_eq!(count_documents(&mut client).await, 3);
 }
 
-#[tokio::test]
-async fn invalid_statements_name_every_field_and_store_nothing() {
-    let (_suite, mut client) = world().await;
+async fn invalid_statements_name_every_field_and_store_nothing(backend: Backend) {
+    let (_suite, mut client) = world(backend).await;
     let empty = client
         .create_statement(CreateStatementRequest::default())
         .await
@@ -1224,9 +1217,8 @@ async fn invalid_statements_name_every_field_and_store_nothing() {
     assert_eq!(count_documents(&mut client).await, 3);
 }
 
-#[tokio::test]
-async fn a_statement_answered_by_another_cannot_be_deleted() {
-    let (_suite, mut client) = world().await;
+async fn a_statement_answered_by_another_cannot_be_deleted(backend: Backend) {
+    let (_suite, mut client) = world(backend).await;
     create(
         &mut client,
         "lavrov-remark",
@@ -1278,9 +1270,10 @@ async fn a_statement_answered_by_another_cannot_be_deleted() {
     assert_eq!(count_statements(&mut client).await, 0);
 }
 
-#[tokio::test]
-async fn source_documents_list_by_publisher_in_id_order_and_credits_are_no_sources() {
-    let (_suite, mut client) = world().await;
+async fn source_documents_list_by_publisher_in_id_order_and_credits_are_no_sources(
+    backend: Backend,
+) {
+    let (_suite, mut client) = world(backend).await;
     let guardian = create_document(
         &mut client,
         "guardian-2022-03-12",
@@ -1423,15 +1416,17 @@ async fn a_write_while_the_actors_service_is_down_is_unavailable_and_stores_noth
     assert_eq!(count_documents(&mut client).await, 0);
 }
 
-#[tokio::test]
-async fn a_write_while_the_communications_service_is_down_is_unavailable_and_stores_nothing() {
-    let actors = spawn(Service::Actors).await;
+async fn a_write_while_the_communications_service_is_down_is_unavailable_and_stores_nothing(
+    backend: Backend,
+) {
+    let actors = spawn_on(Service::Actors, backend).await;
     create_actors(&mut actors.actors()).await;
     let statements: TestServer = spawn_with(
         Service::Statements,
         Options {
             actors: Some(actors.addr),
             communications: None,
+            backend,
             ..Options::default()
         },
     )
@@ -1493,9 +1488,8 @@ async fn create_call(suite: &Suite, id: &str, parties: &[&str], occurred: &str) 
         .unwrap_or_else(|status| panic!("create communication {id}: {status:?}"));
 }
 
-#[tokio::test]
-async fn each_partys_readout_of_a_call_is_read_on_its_own() {
-    let (suite, mut client) = world().await;
+async fn each_partys_readout_of_a_call_is_read_on_its_own(backend: Backend) {
+    let (suite, mut client) = world(backend).await;
     create_call(
         &suite,
         "macron-scholz-putin-2022-03-12",
@@ -1624,9 +1618,8 @@ async fn each_partys_readout_of_a_call_is_read_on_its_own() {
     }
 }
 
-#[tokio::test]
-async fn a_statement_about_an_unknown_communication_is_invalid_argument() {
-    let (suite, mut client) = world().await;
+async fn a_statement_about_an_unknown_communication_is_invalid_argument(backend: Backend) {
+    let (suite, mut client) = world(backend).await;
     create_call(
         &suite,
         "macron-putin-2022-03-29",
@@ -1676,3 +1669,20 @@ async fn a_statement_about_an_unknown_communication_is_invalid_argument() {
         .unwrap_err();
     assert_eq!(field_violations(&moved), ["statement.communication"]);
 }
+
+chancery_testkit::backend_tests!(
+    create_get_update_delete_with_etags,
+    a_retried_create_returns_the_first_result_and_creates_nothing_more,
+    batch_gets_answer_in_order_and_name_the_missing,
+    paging_60_statements_by_7_has_no_gap_and_no_duplicate,
+    tampered_or_foreign_page_tokens_are_invalid_argument,
+    filters_return_exactly_the_expected_statements,
+    the_attribution_chain_comes_back_in_order_with_positions,
+    unknown_actors_documents_and_statements_are_invalid_argument_with_their_paths,
+    invalid_statements_name_every_field_and_store_nothing,
+    a_statement_answered_by_another_cannot_be_deleted,
+    source_documents_list_by_publisher_in_id_order_and_credits_are_no_sources,
+    a_write_while_the_communications_service_is_down_is_unavailable_and_stores_nothing,
+    each_partys_readout_of_a_call_is_read_on_its_own,
+    a_statement_about_an_unknown_communication_is_invalid_argument,
+);

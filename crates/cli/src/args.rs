@@ -24,6 +24,9 @@ Options of `up`:
                        services are up (again on later starts: nothing changes twice).
   --in-memory          Keep data in memory only (lost at exit).
   --data-dir DIR       Keep SQLite files in DIR (default ./data).
+  --database-url URL   Keep the data in one PostgreSQL database instead (postgres://…), each
+                       service in its own schema: actors, communications, statements, gateway
+                       (created when missing).
   --host IP            Address to listen on (default 127.0.0.1; 0.0.0.0 for every interface).
   --port-base N        Ports N (gateway), N+1 (actors), N+2, N+3 instead of 50051…;
                        0 picks free ports and prints them.
@@ -50,6 +53,9 @@ pub struct UpOptions {
     pub in_memory: bool,
     /// Directory of the SQLite files.
     pub data_dir: PathBuf,
+    /// A PostgreSQL database to keep every service's data in (a schema each), instead of
+    /// SQLite files.
+    pub database_url: Option<String>,
     /// Address to listen on.
     pub host: IpAddr,
     /// Port of the gateway; the other services follow it. 0 for free ports.
@@ -63,6 +69,7 @@ impl Default for UpOptions {
         Self {
             in_memory: false,
             data_dir: PathBuf::from("data"),
+            database_url: None,
             host: IpAddr::from([127, 0, 0, 1]),
             port_base: 50051,
             demo: false,
@@ -145,6 +152,16 @@ fn parse_up(args: &[String]) -> Result<UpOptions, String> {
             "--demo" => options.demo = true,
             "--in-memory" => options.in_memory = true,
             "--data-dir" => options.data_dir = PathBuf::from(value("--data-dir")?),
+            "--database-url" => {
+                let url = value("--database-url")?;
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    return Err(format!(
+                        "--database-url must be a PostgreSQL URL, postgres://… (got {:?}); SQLite files go in --data-dir",
+                        chancery_runtime::db::redact(&url)
+                    ));
+                }
+                options.database_url = Some(url);
+            }
             "--host" => {
                 let host = value("--host")?;
                 options.host = host
@@ -164,6 +181,9 @@ fn parse_up(args: &[String]) -> Result<UpOptions, String> {
             }
             other => return Err(format!("unknown option {other:?} for `up`")),
         }
+    }
+    if options.in_memory && options.database_url.is_some() {
+        return Err("--in-memory and --database-url exclude each other".into());
     }
     Ok(options)
 }
@@ -304,6 +324,18 @@ mod tests {
             parse(&strings(&["up"])).unwrap(),
             Command::Up(UpOptions::default())
         );
+        assert_eq!(
+            parse(&strings(&[
+                "up",
+                "--database-url",
+                "postgres://db/chancery"
+            ]))
+            .unwrap(),
+            Command::Up(UpOptions {
+                database_url: Some("postgres://db/chancery".into()),
+                ..Default::default()
+            })
+        );
     }
 
     #[test]
@@ -355,6 +387,11 @@ mod tests {
         assert!(problem(&["up", "--host", "localhost"]).contains("IP address"));
         assert!(problem(&["up", "--port-base", "70000"]).contains("--port-base"));
         assert!(problem(&["up", "--verbose"]).contains("unknown option"));
+        assert!(problem(&["up", "--database-url", "sqlite://x.db"]).contains("PostgreSQL URL"));
+        assert!(
+            problem(&["up", "--in-memory", "--database-url", "postgres://db/x"])
+                .contains("exclude")
+        );
         assert!(problem(&["import"]).contains("bundle file"));
         assert!(problem(&["import", "a.json", "b.json"]).contains("one argument"));
         assert!(problem(&["import", "a.json", "-o", "x"]).contains("unknown option"));

@@ -6,6 +6,10 @@
 //! `episodes/macron-putin-2022-03`) is imported through the gateway, as `chancery import` would;
 //! on later starts over the same data the import finds everything unchanged. A failed import
 //! stops the suite with an error.
+//!
+//! With `--database-url postgres://…` every service keeps its data in that one database, in a
+//! schema named after it (`actors`, `communications`, `statements`, `gateway`), created when
+//! missing.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -66,7 +70,9 @@ pub async fn run(options: UpOptions) -> ExitCode {
 
 async fn start_and_wait(options: &UpOptions) -> Result<(), String> {
     let database_url = |member: &Member| {
-        if options.in_memory {
+        if let Some(url) = &options.database_url {
+            chancery_runtime::db::with_schema(url, member.name)
+        } else if options.in_memory {
             "sqlite::memory:".to_owned()
         } else {
             format!(
@@ -103,7 +109,12 @@ async fn start_and_wait(options: &UpOptions) -> Result<(), String> {
     println!(
         "{:<15} {}",
         "data",
-        if options.in_memory {
+        if let Some(url) = &options.database_url {
+            format!(
+                "{} (a schema per service)",
+                chancery_runtime::db::redact(url)
+            )
+        } else if options.in_memory {
             "in memory (lost at exit)".to_owned()
         } else {
             options.data_dir.display().to_string()

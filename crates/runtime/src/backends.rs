@@ -1,23 +1,44 @@
 //! Calls from one service to another: lazily connected channels with connect and request
 //! timeouts, deadlines that respect the caller's, and reference checks that ask the owning
 //! service once for every name a write mentions.
+//!
+//! Every client of another service is built on [`outbound`]: it sends the W3C `traceparent` of
+//! the RPC being served (same trace, new span id) and records each call's outcome and latency
+//! in `chancery_backend_calls_total` / `chancery_backend_call_duration_seconds`.
 
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Duration;
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use tonic::codegen::http;
 use tonic::transport::{Channel, Endpoint, Uri};
 use tonic::{Code, Status};
+use tower::Service;
 
 use crate::errors::{Error, Violations};
-use crate::layers::parse_grpc_timeout;
+use crate::layers::{BodyEnd, ObservedBody, parse_grpc_timeout, short_service_name};
+use crate::metrics::{self, Outcome};
+use crate::trace_context::{self, TRACEPARENT};
 
 /// Longest wait for a TCP (and HTTP/2) connection to another service.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Longest one call to another service may take, whatever the caller allows.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
-/// Kept back from the caller's deadline so the answer still reaches the caller in time.
-const DEADLINE_MARGIN: Duration = Duration::from_millis(20);
+/// Kept back from the caller's deadline so the answer still reaches the caller in time: a tenth
+/// of the deadline, at least [`MIN_DEADLINE_MARGIN`] and at most [`MAX_DEADLINE_MARGIN`], so a
+/// busy machine's scheduling delays do not turn our UNAVAILABLE into the caller's
+/// DEADLINE_EXCEEDED.
+fn deadline_margin(deadline: Duration) -> Duration {
+    (deadline / 10).clamp(MIN_DEADLINE_MARGIN, MAX_DEADLINE_MARGIN)
+}
+/// The smallest margin kept back from a caller's deadline.
+const MIN_DEADLINE_MARGIN: Duration = Duration::from_millis(20);
+/// The largest margin kept back from a caller's deadline.
+const MAX_DEADLINE_MARGIN: Duration = Duration::from_millis(500);
 
 /// A channel to `uri` that connects on first use (so a service starts while its dependencies
 /// are still starting) and reconnects after failures.
@@ -31,6 +52,125 @@ pub fn lazy_channel(uri: &Uri) -> Channel {
         .connect_lazy()
 }
 
+/// `channel`, for a client of another service: each call carries the trace context and is
+/// counted. Build every client on it: `ActorServiceClient::new(outbound(channel))`.
+pub fn outbound(channel: Channel) -> Outbound {
+    Outbound { channel }
+}
+
+/// A channel to another service that propagates trace context and records call outcomes;
+/// see [`outbound`].
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    channel: Channel,
+}
+
+/// Records one outbound call once: when its outcome is known, or as abandoned when dropped.
+struct CallRecord {
+    service: &'static str,
+    target: String,
+    method: String,
+    started: Instant,
+    recorded: bool,
+}
+
+impl CallRecord {
+    fn record(&mut self, outcome: Outcome) {
+        if !self.recorded {
+            self.recorded = true;
+            metrics::record_backend_call(
+                self.service,
+                &self.target,
+                &self.method,
+                outcome,
+                self.started.elapsed(),
+            );
+        }
+    }
+}
+
+impl Drop for CallRecord {
+    fn drop(&mut self) {
+        // The caller stopped waiting before an answer: its deadline passed.
+        self.record(Outcome::Deadline);
+    }
+}
+
+/// Whether a transport error is the channel's own request timeout.
+fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl Service<http::Request<tonic::body::Body>> for Outbound {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = tonic::transport::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.channel.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<tonic::body::Body>) -> Self::Future {
+        let current = trace_context::current();
+        let traceparent = trace_context::outbound_traceparent();
+        if let Ok(value) = http::HeaderValue::from_str(&traceparent) {
+            request.headers_mut().insert(TRACEPARENT, value);
+        }
+        let path = request.uri().path();
+        let (target, method) = path
+            .trim_start_matches('/')
+            .split_once('/')
+            .unwrap_or((path, ""));
+        let mut record = CallRecord {
+            service: current.map_or("unknown", |c| c.service),
+            target: short_service_name(target).to_owned(),
+            method: method.to_owned(),
+            started: Instant::now(),
+            recorded: false,
+        };
+        let response = self.channel.call(request);
+        Box::pin(async move {
+            let response = match response.await {
+                Ok(response) => response,
+                Err(error) => {
+                    record.record(if is_timeout(&error) {
+                        Outcome::Deadline
+                    } else {
+                        Outcome::Unavailable
+                    });
+                    return Err(error);
+                }
+            };
+            if let Some(code) = metrics::grpc_code(response.headers()) {
+                record.record(Outcome::of(code));
+                return Ok(response);
+            }
+            let (parts, body) = response.into_parts();
+            let body = ObservedBody::new(body, move |end| {
+                record.record(match end {
+                    BodyEnd::Trailers(Some(code)) => Outcome::of(code),
+                    BodyEnd::Failed => Outcome::Unavailable,
+                    BodyEnd::Dropped => Outcome::Deadline,
+                    BodyEnd::Trailers(None) | BodyEnd::Finished => Outcome::Other,
+                });
+            });
+            Ok(http::Response::from_parts(
+                parts,
+                tonic::body::Body::new(body),
+            ))
+        })
+    }
+}
+
 /// The timeout for a downstream call made while serving `incoming`: the caller's remaining
 /// deadline (its `grpc-timeout`, less a margin) when it sent one, never more than `cap`.
 pub fn call_timeout(incoming: &tonic::metadata::MetadataMap, cap: Duration) -> Duration {
@@ -39,7 +179,7 @@ pub fn call_timeout(incoming: &tonic::metadata::MetadataMap, cap: Duration) -> D
         .and_then(|v| v.to_str().ok())
         .and_then(parse_grpc_timeout)
         .map_or(cap, |deadline| {
-            deadline.saturating_sub(DEADLINE_MARGIN).min(cap)
+            deadline.saturating_sub(deadline_margin(deadline)).min(cap)
         })
 }
 
@@ -128,7 +268,13 @@ mod tests {
         metadata.insert("grpc-timeout", "1S".parse().unwrap());
         assert_eq!(
             call_timeout(&metadata, CALL_TIMEOUT),
-            Duration::from_millis(980)
+            Duration::from_millis(900)
+        );
+        metadata.insert("grpc-timeout", "100m".parse().unwrap());
+        assert_eq!(
+            call_timeout(&metadata, CALL_TIMEOUT),
+            Duration::from_millis(80),
+            "at least 20 ms kept back"
         );
         metadata.insert("grpc-timeout", "1H".parse().unwrap());
         assert_eq!(call_timeout(&metadata, CALL_TIMEOUT), CALL_TIMEOUT);

@@ -23,6 +23,9 @@ pub const REQUEST_TIMEOUT: &str = "CHANCERY_REQUEST_TIMEOUT";
 /// Requests served at once; beyond it new requests fail fast with RESOURCE_EXHAUSTED.
 pub const MAX_CONCURRENT_REQUESTS: &str = "CHANCERY_MAX_CONCURRENT_REQUESTS";
 
+/// `host:port` of the Prometheus metrics HTTP server (`GET /metrics`); unset, none is started.
+pub const METRICS_LISTEN: &str = "CHANCERY_METRICS_LISTEN";
+
 /// URI of the actors service, such as `http://actors:50052`.
 pub const ACTORS_ADDR: &str = "CHANCERY_ACTORS_ADDR";
 /// URI of the communications service, such as `http://communications:50053`.
@@ -65,6 +68,8 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Requests admitted at once.
     pub max_concurrent_requests: usize,
+    /// Where the Prometheus metrics server listens; `None` (the default) starts none.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl ServerConfig {
@@ -76,6 +81,7 @@ impl ServerConfig {
             shutdown_delay: Duration::ZERO,
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 512,
+            metrics_listen: None,
         }
     }
 }
@@ -168,6 +174,8 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                     )),
                 },
             )?,
+            metrics_listen: self
+                .parse_or(METRICS_LISTEN, None, |v| parse_socket_addr(v).map(Some))?,
         })
     }
 
@@ -292,6 +300,7 @@ mod tests {
         assert_eq!(config.server.listen, "127.0.0.1:50052".parse().unwrap());
         assert_eq!(config.database_url, "sqlite://data/actors.db");
         assert_eq!(config.log_format, LogFormat::Pretty);
+        assert_eq!(config.server.metrics_listen, None);
     }
 
     #[test]
@@ -304,6 +313,7 @@ mod tests {
             (SHUTDOWN_DELAY, "5"),
             (REQUEST_TIMEOUT, "2m"),
             (MAX_CONCURRENT_REQUESTS, "8"),
+            (METRICS_LISTEN, "0.0.0.0:9090"),
         ])
         .service(ACTORS)
         .unwrap();
@@ -312,6 +322,10 @@ mod tests {
         assert_eq!(config.server.shutdown_delay, Duration::from_secs(5));
         assert_eq!(config.server.request_timeout, Duration::from_secs(120));
         assert_eq!(config.server.max_concurrent_requests, 8);
+        assert_eq!(
+            config.server.metrics_listen,
+            Some("0.0.0.0:9090".parse().unwrap())
+        );
         assert_eq!(config.log_format, LogFormat::Json);
     }
 
@@ -353,6 +367,7 @@ mod tests {
             (DRAIN_TIMEOUT, "soon"),
             (REQUEST_TIMEOUT, "0s"),
             (MAX_CONCURRENT_REQUESTS, "0"),
+            (METRICS_LISTEN, "9090"),
         ] {
             let error = env(&[(variable, value)]).service(ACTORS).unwrap_err();
             assert_eq!(error.variable, variable);

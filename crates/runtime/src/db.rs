@@ -4,6 +4,15 @@
 //!
 //! SQLite runs in WAL mode with `synchronous=FULL` (an acknowledged write survives power loss),
 //! foreign keys on, and a busy timeout so concurrent writers wait instead of failing.
+//!
+//! On PostgreSQL a service can keep its tables in a schema of its own, named by the URL's
+//! `schema` query parameter (`postgres://db/chancery?schema=actors`, see [`with_schema`]): the
+//! schema is created when missing and every connection of the pool gets
+//! `SET search_path TO "actors"`, so the same unqualified SQL (and sqlx's `_sqlx_migrations`
+//! table) lands in it. Several services can so share one database. Migrations are safe when
+//! several replicas start together: sqlx's PostgreSQL migrator holds a session advisory lock
+//! (`pg_advisory_lock`, keyed on the database's name) while it applies them, and schema creation
+//! runs under a transaction advisory lock.
 
 use std::path::Path;
 use std::sync::Once;
@@ -49,6 +58,16 @@ pub enum DbError {
         /// The migrator's error.
         source: sqlx::migrate::MigrateError,
     },
+    /// The URL's `schema` parameter is not a plain lower-case identifier.
+    #[error(
+        "invalid schema {schema:?} in database URL {url}: use lower-case letters, digits and _"
+    )]
+    Schema {
+        /// The URL, with any password removed.
+        url: String,
+        /// The schema asked for.
+        schema: String,
+    },
     /// The directory of a SQLite file could not be created.
     #[error("cannot create directory {path}: {source}")]
     Directory {
@@ -69,16 +88,34 @@ pub struct Database {
 }
 
 impl Database {
-    /// Starts a transaction that will write. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so a read-then-write transaction waits for other writers instead of
-    /// failing when it upgrades; on PostgreSQL it is a plain `BEGIN`.
+    /// Starts a transaction that will write, holding the service's write lock until it ends:
+    /// writers of one service run one at a time, so the checks a store makes before writing
+    /// (ids free, references present, no cycle, nothing referring to a deleted row) still hold
+    /// when it writes. On SQLite that is `BEGIN IMMEDIATE`, which takes the database's write lock
+    /// at once (a read-then-write transaction waits for other writers instead of failing when it
+    /// upgrades). On PostgreSQL, whose `READ COMMITTED` transactions would otherwise interleave,
+    /// it is `BEGIN` and a transaction advisory lock keyed on the schema (`current_schema()`), so
+    /// every replica of the service queues on the same lock and other services do not. Reads
+    /// never wait for it.
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Postgres => {
+                let mut transaction = self.pool.begin().await?;
+                // The two-key form: a key space of its own, apart from single-key locks such
+                // as the migrator's.
+                sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))")
+                    .bind(WRITE_LOCK_CLASS)
+                    .execute(&mut *transaction)
+                    .await?;
+                Ok(transaction)
+            }
         }
     }
 }
+
+/// First key of the PostgreSQL advisory lock that [`Database::begin_write`] takes ("CHNC").
+const WRITE_LOCK_CLASS: i32 = 0x4348_4e43;
 
 /// A value bound to a dynamically built query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -309,12 +346,28 @@ pub async fn connect(url: &str, migrations: &Migrations) -> Result<Database, DbE
             migrations.sqlite,
         )
     } else {
-        let pool = AnyPoolOptions::new()
+        let (url, schema) = split_schema(url);
+        let mut options = AnyPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await
-            .map_err(connect_error)?;
+            .acquire_timeout(Duration::from_secs(10));
+        if let Some(schema) = schema {
+            if !is_plain_identifier(&schema) {
+                return Err(DbError::Schema {
+                    url: redacted.clone(),
+                    schema,
+                });
+            }
+            create_schema(&url, &schema).await.map_err(connect_error)?;
+            let set_search_path = format!("SET search_path TO \"{schema}\"");
+            options = options.after_connect(move |connection, _meta| {
+                let set_search_path = set_search_path.clone();
+                Box::pin(async move {
+                    connection.execute(set_search_path.as_str()).await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options.connect(&url).await.map_err(connect_error)?;
         (
             Database {
                 pool,
@@ -331,6 +384,83 @@ pub async fn connect(url: &str, migrations: &Migrations) -> Result<Database, DbE
             source,
         })?;
     Ok(database)
+}
+
+/// The query parameter of a PostgreSQL URL that names the schema a service keeps its tables in.
+pub const SCHEMA_PARAMETER: &str = "schema";
+
+/// `url` with its tables in `schema`: adds (or replaces) the `schema` query parameter of a
+/// PostgreSQL URL. SQLite URLs are returned unchanged: each SQLite database is its own file.
+pub fn with_schema(url: &str, schema: &str) -> String {
+    if url.starts_with("sqlite:") {
+        return url.to_owned();
+    }
+    let (base, _) = split_schema(url);
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}{SCHEMA_PARAMETER}={schema}")
+}
+
+/// Splits the `schema` query parameter off a PostgreSQL URL (the driver does not know it).
+fn split_schema(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), None);
+    };
+    let mut schema = None;
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some((SCHEMA_PARAMETER, value)) => schema = Some(value.to_owned()),
+            _ => rest.push(pair),
+        }
+    }
+    let url = if rest.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    (url, schema)
+}
+
+/// Whether `name` can be a schema without quoting tricks: `[a-z_][a-z0-9_]*`, at most 63 bytes.
+fn is_plain_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some('a'..='z' | '_'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+        && name.len() <= 63
+}
+
+/// Creates `schema` in the database at `url` unless it exists. An existing schema needs no
+/// privilege beyond USAGE (an operator may create it beforehand); creation runs under a
+/// transaction advisory lock, as concurrent `CREATE SCHEMA IF NOT EXISTS` can otherwise fail
+/// on PostgreSQL's unique index.
+async fn create_schema(url: &str, schema: &str) -> Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    /// Key of the advisory lock taken while creating a schema ("chancery" in ASCII).
+    const SCHEMA_LOCK: i64 = 0x6368_616e_6365_7279;
+    let exists = "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1";
+    let mut connection = sqlx::AnyConnection::connect(url).await?;
+    let found = sqlx::query(exists)
+        .bind(schema)
+        .fetch_optional(&mut connection)
+        .await?;
+    if found.is_none() {
+        let mut transaction = connection.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(SCHEMA_LOCK)
+            .execute(&mut *transaction)
+            .await?;
+        let found = sqlx::query(exists)
+            .bind(schema)
+            .fetch_optional(&mut *transaction)
+            .await?;
+        if found.is_none() {
+            transaction
+                .execute(format!("CREATE SCHEMA \"{schema}\"").as_str())
+                .await?;
+        }
+        transaction.commit().await?;
+    }
+    connection.close().await
 }
 
 /// Creates the directory of a SQLite file and asks SQLite to create the file when missing.
@@ -403,6 +533,35 @@ mod tests {
         );
         assert_eq!(redact("postgres://db/x"), "postgres://db/x");
         assert_eq!(redact("sqlite://data/actors.db"), "sqlite://data/actors.db");
+    }
+
+    #[test]
+    fn schemas_are_a_url_parameter() {
+        assert_eq!(
+            with_schema("postgres://db/chancery", "actors"),
+            "postgres://db/chancery?schema=actors"
+        );
+        assert_eq!(
+            with_schema("postgres://db/chancery?sslmode=require&schema=x", "gateway"),
+            "postgres://db/chancery?sslmode=require&schema=gateway"
+        );
+        assert_eq!(with_schema("sqlite://a.db", "actors"), "sqlite://a.db");
+        assert_eq!(
+            split_schema("postgres://db/c?schema=actors&sslmode=disable"),
+            (
+                "postgres://db/c?sslmode=disable".to_owned(),
+                Some("actors".to_owned())
+            )
+        );
+        assert_eq!(
+            split_schema("postgres://db/c"),
+            ("postgres://db/c".to_owned(), None)
+        );
+        assert!(is_plain_identifier("statements_2"));
+        assert!(!is_plain_identifier("Actors"));
+        assert!(!is_plain_identifier("a\"; DROP"));
+        assert!(!is_plain_identifier(""));
+        assert!(!is_plain_identifier("1x"));
     }
 
     #[test]

@@ -7,7 +7,12 @@
 //!   `grpc-timeout` when shorter; past it the RPC is dropped and answered DEADLINE_EXCEEDED.
 //!
 //! Health checks and reflection are exempt: a probe must see an overloaded server as alive.
+//!
+//! [`ObserveLayer`] sits outside the admission layer: it gives each RPC its trace context and
+//! tracing span (see [`crate::trace_context`]) and records its metrics (see [`crate::metrics`]),
+//! shed and timed-out RPCs included.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -19,8 +24,11 @@ use tonic::codegen::http;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 use tower::{Layer, Service};
+use tracing::Instrument;
 
 use crate::errors::ERROR_DOMAIN;
+use crate::metrics;
+use crate::trace_context::{self, RpcContext, TraceContext};
 
 /// Builds [`Admission`] services sharing one pool of permits.
 #[derive(Debug, Clone)]
@@ -59,6 +67,10 @@ pub struct Admission<S> {
     permits: Arc<Semaphore>,
     request_timeout: Duration,
 }
+
+/// Marks a response the admission layer refused at the concurrent request limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Shed;
 
 fn is_exempt(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
@@ -136,7 +148,9 @@ where
         }
         let Ok(permit) = self.permits.clone().try_acquire_owned() else {
             tracing::warn!(method = %path, "request shed: concurrent request limit reached");
-            return Box::pin(std::future::ready(Ok(overloaded().into_http())));
+            let mut response = overloaded().into_http();
+            response.extensions_mut().insert(Shed);
+            return Box::pin(std::future::ready(Ok(response)));
         };
         let client_timeout = request
             .headers()
@@ -160,6 +174,276 @@ where
                 }
             }
         })
+    }
+}
+
+/// Builds [`Observe`] services: trace context, span and metrics for every RPC of one service.
+#[derive(Debug, Clone)]
+pub struct ObserveLayer {
+    service: &'static str,
+    methods: Arc<BTreeSet<String>>,
+}
+
+/// The short name of a gRPC service, as the `service` and `target` labels carry it:
+/// `chancery.actors.v1.ActorService` is `actors`; names outside `chancery.` stay whole.
+pub fn short_service_name(full: &str) -> &str {
+    match full.strip_prefix("chancery.") {
+        Some(rest) => rest.split('.').next().unwrap_or(full),
+        None => full,
+    }
+}
+
+impl ObserveLayer {
+    /// A layer for a server of `service` (its `service` label) whose RPCs are the paths
+    /// `methods` (`/chancery.actors.v1.ActorService/GetActor`); other paths are counted as
+    /// method `unknown`.
+    pub fn new(service: &'static str, methods: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            service,
+            methods: Arc::new(methods.into_iter().collect()),
+        }
+    }
+
+    /// A layer for a server of the services `service_names`, as described in
+    /// [`chancery_proto::FILE_DESCRIPTOR_SET`]; labelled with the first one's short name.
+    pub fn for_services(service_names: &[&'static str]) -> Self {
+        use prost::Message;
+        let service = service_names
+            .first()
+            .map_or("unknown", |name| short_service_name(name));
+        let mut methods = Vec::new();
+        match prost_types::FileDescriptorSet::decode(chancery_proto::FILE_DESCRIPTOR_SET) {
+            Ok(set) => {
+                for file in set.file {
+                    let package = file.package.unwrap_or_default();
+                    for described in file.service {
+                        let full = format!("{package}.{}", described.name());
+                        if service_names.contains(&full.as_str()) {
+                            methods.extend(
+                                described
+                                    .method
+                                    .iter()
+                                    .map(|m| format!("/{full}/{}", m.name())),
+                            );
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the descriptor set: every method is counted as `unknown`");
+            }
+        }
+        Self::new(service, methods)
+    }
+}
+
+impl<S> Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Observe {
+            inner,
+            service: self.service,
+            methods: self.methods.clone(),
+        }
+    }
+}
+
+/// The service [`ObserveLayer`] wraps around the admission layer.
+#[derive(Debug, Clone)]
+pub struct Observe<S> {
+    inner: S,
+    service: &'static str,
+    methods: Arc<BTreeSet<String>>,
+}
+
+/// Records one RPC once: when its status is known, or as CANCELLED when dropped before.
+struct Finish {
+    service: &'static str,
+    method: String,
+    started: Instant,
+    recorded: bool,
+}
+
+impl Finish {
+    fn record(&mut self, code: Code) {
+        if !self.recorded {
+            self.recorded = true;
+            metrics::record_rpc(self.service, &self.method, code, self.started.elapsed());
+            metrics::in_flight(self.service, -1);
+        }
+    }
+}
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        self.record(Code::Cancelled);
+    }
+}
+
+/// How a response body observed by [`ObservedBody`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyEnd {
+    /// Trailers came, with this `grpc-status` if any.
+    Trailers(Option<Code>),
+    /// The body ended without trailers.
+    Finished,
+    /// The body failed.
+    Failed,
+    /// The body was dropped before its end.
+    Dropped,
+}
+
+/// A response body that reports how it ended (to read `grpc-status` from the trailers).
+pub(crate) struct ObservedBody {
+    inner: tonic::body::Body,
+    on_end: Option<Box<dyn FnOnce(BodyEnd) + Send>>,
+}
+
+impl ObservedBody {
+    pub(crate) fn new(
+        inner: tonic::body::Body,
+        on_end: impl FnOnce(BodyEnd) + Send + 'static,
+    ) -> Self {
+        Self {
+            inner,
+            on_end: Some(Box::new(on_end)),
+        }
+    }
+
+    fn end(&mut self, end: BodyEnd) {
+        if let Some(on_end) = self.on_end.take() {
+            on_end(end);
+        }
+    }
+}
+
+impl Drop for ObservedBody {
+    fn drop(&mut self) {
+        let end = if http_body::Body::is_end_stream(&self.inner) {
+            BodyEnd::Finished
+        } else {
+            BodyEnd::Dropped
+        };
+        self.end(end);
+    }
+}
+
+impl http_body::Body for ObservedBody {
+    type Data = tonic::codegen::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    this.end(BodyEnd::Trailers(metrics::grpc_code(trailers)));
+                }
+            }
+            Poll::Ready(Some(Err(_))) => this.end(BodyEnd::Failed),
+            Poll::Ready(None) => this.end(BodyEnd::Finished),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl<S, B> Service<http::Request<B>> for Observe<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let path = request.uri().path();
+        if is_exempt(path) {
+            return Box::pin(inner.call(request));
+        }
+        let method = if self.methods.contains(path) {
+            path.rsplit('/').next().unwrap_or(path).to_owned()
+        } else {
+            "unknown".to_owned()
+        };
+        let trace = TraceContext::from_headers(request.headers());
+        // ERROR level so the span (and the trace id in every log line) survives any filter
+        // that lets log lines through; spans print no lines of their own.
+        let span = tracing::error_span!(
+            "rpc",
+            trace_id = %trace.trace_id_hex(),
+            span_id = %trace.span_id_hex(),
+            method = %path,
+        );
+        let context = RpcContext {
+            service: self.service,
+            trace,
+        };
+        metrics::in_flight(self.service, 1);
+        let mut finish = Finish {
+            service: self.service,
+            method,
+            started: Instant::now(),
+            recorded: false,
+        };
+        let response = {
+            let _entered = span.enter();
+            trace_context::sync_scope(context.clone(), || inner.call(request))
+        };
+        let observed = async move {
+            let response = match response.await {
+                Ok(response) => response,
+                Err(error) => {
+                    finish.record(Code::Unknown);
+                    return Err(error);
+                }
+            };
+            if response.extensions().get::<Shed>().is_some() {
+                metrics::record_shed(finish.service, &finish.method);
+            }
+            if let Some(code) = metrics::grpc_code(response.headers()) {
+                finish.record(code);
+                return Ok(response);
+            }
+            let (parts, body) = response.into_parts();
+            let body = ObservedBody::new(body, move |end| {
+                finish.record(match end {
+                    BodyEnd::Trailers(Some(code)) => code,
+                    BodyEnd::Trailers(None) | BodyEnd::Finished | BodyEnd::Failed => Code::Unknown,
+                    BodyEnd::Dropped => Code::Cancelled,
+                });
+            });
+            Ok(http::Response::from_parts(
+                parts,
+                tonic::body::Body::new(body),
+            ))
+        };
+        Box::pin(trace_context::scope(context, observed).instrument(span))
     }
 }
 
@@ -277,6 +561,102 @@ mod tests {
         assert!(
             started.elapsed() < Duration::from_secs(1),
             "the client's shorter deadline wins"
+        );
+    }
+
+    /// Log lines written to memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn an_rpc_runs_in_its_trace_and_its_json_log_lines_carry_the_trace_id() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        // As `telemetry::init(LogFormat::Json)` configures it.
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let handler = tower::service_fn(|_request: http::Request<()>| async {
+            let current = trace_context::current().expect("the RPC's context");
+            assert_eq!(current.service, "actors");
+            assert_eq!(
+                current.trace.trace_id_hex(),
+                "4bf92f3577b34da6a3ce929d0e0e4736"
+            );
+            tracing::info!("handled");
+            Ok::<_, std::convert::Infallible>(Status::not_found("no").into_http())
+        });
+        let mut service = ObserveLayer::new(
+            "actors",
+            ["/chancery.actors.v1.ActorService/GetActor".to_owned()],
+        )
+        .layer(handler);
+        let mut request = rpc("/chancery.actors.v1.ActorService/GetActor");
+        request.headers_mut().insert(
+            "traceparent",
+            http::HeaderValue::from_static(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+        );
+        let response = service.call(request).await.unwrap();
+        assert_eq!(grpc_status(&response), Some(Code::NotFound));
+
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let line = logs
+            .lines()
+            .find(|line| line.contains("handled"))
+            .unwrap_or_else(|| panic!("the handler's line in {logs}"));
+        assert!(
+            line.contains(r#""trace_id":"4bf92f3577b34da6a3ce929d0e0e4736""#),
+            "{line}"
+        );
+        assert!(line.contains(r#""name":"rpc""#), "{line}");
+        assert!(
+            metrics::global().encode().contains(
+                "chancery_rpc_requests_total{service=\"actors\",method=\"GetActor\",code=\"NOT_FOUND\"} 1\n"
+            ),
+            "{}",
+            metrics::global().encode()
+        );
+    }
+
+    #[test]
+    fn rpc_names_and_service_labels() {
+        assert_eq!(
+            short_service_name("chancery.actors.v1.ActorService"),
+            "actors"
+        );
+        assert_eq!(
+            short_service_name("grpc.health.v1.Health"),
+            "grpc.health.v1.Health"
+        );
+        let layer = ObserveLayer::for_services(&["chancery.gateway.v1.EpisodeService"]);
+        assert_eq!(layer.service, "gateway");
+        assert!(
+            layer
+                .methods
+                .contains("/chancery.gateway.v1.EpisodeService/GetEpisodeView")
+        );
+        assert!(
+            !layer
+                .methods
+                .contains("/chancery.actors.v1.ActorService/GetActor")
         );
     }
 

@@ -10,7 +10,11 @@
 //! - [`telemetry`]: `RUST_LOG` filtering and `CHANCERY_LOG_FORMAT` (pretty or JSON).
 //! - [`server`]: [`server::serve`] runs a service's routes with health, reflection v1 and v1alpha,
 //!   the admission layer and a bounded drain on shutdown.
-//! - [`layers`]: the tower layer that sheds load and enforces deadlines.
+//! - [`layers`]: the tower layers that shed load and enforce deadlines, and that give every RPC
+//!   its trace context, span and metrics.
+//! - [`metrics`]: the Prometheus registry, its text format, and the `/metrics` HTTP server
+//!   (`CHANCERY_METRICS_LISTEN`).
+//! - [`trace_context`]: W3C `traceparent` parsing and propagation.
 //! - [`shutdown`]: SIGTERM / SIGINT as a future.
 //! - [`db`]: SQLite or PostgreSQL through one `AnyPool`, migrations run at start-up.
 //! - [`idempotency`]: request ids that make creates safe to retry.
@@ -27,6 +31,7 @@ pub mod errors;
 pub mod fuzzy_date;
 pub mod idempotency;
 pub mod layers;
+pub mod metrics;
 pub mod names;
 pub mod page_token;
 pub mod server;
@@ -34,3 +39,4 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod text;
 pub mod time;
+pub mod trace_context;

@@ -6,6 +6,10 @@
 //! server keeps serving for `shutdown_delay` so load balancers can notice, then stops accepting
 //! connections and lets in-flight RPCs finish for at most `drain_timeout`; connections still open
 //! then are closed. The log says which of the two happened.
+//!
+//! Every RPC but health and reflection goes through the observe layer (trace context, span,
+//! metrics) and then the admission layer. With `metrics_listen` set, a Prometheus endpoint
+//! (`GET /metrics`) serves on that address for as long as the server runs, drain included.
 
 use std::future::Future;
 
@@ -16,7 +20,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 use crate::config::ServerConfig;
-use crate::layers::AdmissionLayer;
+use crate::layers::{AdmissionLayer, ObserveLayer};
 
 /// Name of the health service, as probes and grpcurl call it.
 pub const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
@@ -33,6 +37,20 @@ pub enum ServeError {
     /// The server task panicked.
     #[error("gRPC server task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The metrics listener could not be bound.
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
+}
+
+/// Stops the metrics server when dropped, so it stops with the gRPC server on every path.
+struct MetricsServer(Option<tokio::sync::oneshot::Sender<()>>);
+
+impl Drop for MetricsServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.0.take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
 /// Serves `routes` (the services named `service_names`, such as
@@ -44,6 +62,18 @@ pub async fn serve(
     service_names: &[&'static str],
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
+    let _metrics = match config.metrics_listen {
+        Some(address) => {
+            let listener = crate::metrics::bind(address).await?;
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            tokio::spawn(crate::metrics::serve(listener, async {
+                let _ = stopped.await;
+            }));
+            MetricsServer(Some(stop))
+        }
+        None => MetricsServer(None),
+    };
+
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_service_status("", ServingStatus::Serving).await;
     for name in service_names {
@@ -80,6 +110,7 @@ pub async fn serve(
         .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(std::time::Duration::from_secs(10)))
         .max_concurrent_streams(Some(256))
+        .layer(ObserveLayer::for_services(service_names))
         .layer(AdmissionLayer::new(
             config.max_concurrent_requests,
             config.request_timeout,

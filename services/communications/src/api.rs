@@ -14,7 +14,9 @@ use chancery_proto::communications::v1::{
     GetCommunicationRequest, Lifecycle, ListCommunicationsRequest, ListCommunicationsResponse,
     UpdateCommunicationRequest, Verification,
 };
-use chancery_runtime::backends::{CALL_TIMEOUT, Reference, call_timeout, check_references};
+use chancery_runtime::backends::{
+    CALL_TIMEOUT, Reference, call_timeout, check_references, outbound,
+};
 use chancery_runtime::errors::Violations;
 use chancery_runtime::idempotency::request_key;
 use chancery_runtime::page_token::{self, QueryFingerprint, page};
@@ -54,7 +56,7 @@ impl Api {
         references: &[Reference],
     ) -> Result<Violations> {
         let timeout = call_timeout(incoming, CALL_TIMEOUT);
-        let mut client = ActorServiceClient::new(self.backends.actors.clone());
+        let mut client = ActorServiceClient::new(outbound(self.backends.actors.clone()));
         check_references(references, ACTORS_SERVICE, |names| async move {
             let mut request = Request::new(BatchGetActorsRequest {
                 names,

@@ -27,7 +27,7 @@ use chancery_proto::actors::v1::actor_service_client::ActorServiceClient;
 use chancery_proto::communications::v1::communication_service_client::CommunicationServiceClient;
 use chancery_proto::gateway::v1::episode_service_server::EpisodeServiceServer;
 use chancery_proto::statements::v1::statement_service_client::StatementServiceClient;
-use chancery_runtime::backends::lazy_channel;
+use chancery_runtime::backends::{Outbound, lazy_channel, outbound};
 use chancery_runtime::config::ServerConfig;
 use chancery_runtime::db::{self, Database, Migrations};
 use tokio::net::TcpListener;
@@ -69,20 +69,20 @@ pub struct Gateway {
 
 impl Gateway {
     /// A client of the actors service.
-    pub fn actors(&self) -> ActorServiceClient<Channel> {
-        ActorServiceClient::new(self.backends.actors.clone())
+    pub fn actors(&self) -> ActorServiceClient<Outbound> {
+        ActorServiceClient::new(outbound(self.backends.actors.clone()))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     /// A client of the communications service.
-    pub fn communications(&self) -> CommunicationServiceClient<Channel> {
-        CommunicationServiceClient::new(self.backends.communications.clone())
+    pub fn communications(&self) -> CommunicationServiceClient<Outbound> {
+        CommunicationServiceClient::new(outbound(self.backends.communications.clone()))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     /// A client of the statements service.
-    pub fn statements(&self) -> StatementServiceClient<Channel> {
-        StatementServiceClient::new(self.backends.statements.clone())
+    pub fn statements(&self) -> StatementServiceClient<Outbound> {
+        StatementServiceClient::new(outbound(self.backends.statements.clone()))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
     }
 }

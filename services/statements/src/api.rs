@@ -17,7 +17,7 @@ use chancery_proto::statements::v1::{
     ListSourceDocumentsRequest, ListSourceDocumentsResponse, ListStatementsRequest,
     ListStatementsResponse, SourceDocument, SpeechAct, Statement, UpdateStatementRequest,
 };
-use chancery_runtime::backends::{CALL_TIMEOUT, Reference, call_timeout, check_references};
+use chancery_runtime::backends::{self, CALL_TIMEOUT, Reference, call_timeout, check_references};
 use chancery_runtime::db::{Database, etag};
 use chancery_runtime::errors::Violations;
 use chancery_runtime::idempotency::request_key;
@@ -100,7 +100,7 @@ async fn missing_actors(
         },
         timeout,
     );
-    let mut client = ActorServiceClient::new(channel);
+    let mut client = ActorServiceClient::new(backends::outbound(channel));
     let call = client.batch_get_actors(request);
     let response = tokio::time::timeout(timeout, call)
         .await
@@ -122,7 +122,7 @@ async fn missing_communications(
         },
         timeout,
     );
-    let mut client = CommunicationServiceClient::new(channel);
+    let mut client = CommunicationServiceClient::new(backends::outbound(channel));
     let call = client.batch_get_communications(request);
     let response = tokio::time::timeout(timeout, call).await.map_err(|_| {
         Status::deadline_exceeded("BatchGetCommunications did not answer in time")
