@@ -14,7 +14,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use chancery_proto::actors::v1::{
-    Actor, ActorKind, CreateActorRequest, GetActorRequest, actor_service_client::ActorServiceClient,
+    Actor, ActorKind, CreateActorRequest, GetActorRequest, ListActorsRequest,
+    actor_service_client::ActorServiceClient,
 };
 use chancery_proto::common::v1::FuzzyDate;
 use chancery_proto::communications::v1::{
@@ -261,6 +262,64 @@ async fn rpcs_are_counted_by_method_and_code_with_latency_histograms() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(closed, "the metrics port closes when the service stops");
+}
+
+#[tokio::test]
+async fn store_operations_have_latency_histograms_by_operation() {
+    let _turn = SERIAL.lock().await;
+    let metrics = free_addr();
+    let actors = spawn_with(Service::Actors, options_with_metrics(metrics)).await;
+    wait_for_metrics(metrics).await;
+    let before = scrape(metrics).await;
+
+    let mut client = ActorServiceClient::new(actors.channel.clone());
+    client
+        .create_actor(CreateActorRequest {
+            actor: Some(person("Olaf Scholz")),
+            actor_id: "olaf-scholz".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let page = client
+        .list_actors(ListActorsRequest {
+            page_size: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!page.actors.is_empty());
+
+    let after = scrape(metrics).await;
+    for operation in ["create_actor", "list_actors"] {
+        let labels = [("service", "actors"), ("operation", operation)];
+        let inf = series(
+            "chancery_store_seconds_bucket",
+            &[labels[0], labels[1], ("le", "+Inf")],
+        );
+        assert!(
+            delta(&before, &after, &inf) >= 1.0,
+            "{operation}: {after:?}"
+        );
+        assert!(
+            delta(
+                &before,
+                &after,
+                &series("chancery_store_seconds_count", &labels)
+            ) >= 1.0,
+            "{operation}"
+        );
+        assert!(
+            after
+                .keys()
+                .filter(|k| k.starts_with("chancery_store_seconds_bucket{")
+                    && k.contains(&format!("operation=\"{operation}\"")))
+                .count()
+                > 1,
+            "{operation}: one sample per bucket"
+        );
+    }
 }
 
 /// Accepts connections and never answers: a backend that hangs.

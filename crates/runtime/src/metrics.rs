@@ -20,8 +20,9 @@
 //! reflection are not counted. `code` is the canonical gRPC code name (`OK`, `NOT_FOUND`…);
 //! `outcome` is `ok`, `unavailable`, `deadline` or `other`.
 //!
-//! `chancery_store_seconds` is recorded by [`time_store`], for stores to wrap their database
-//! calls in; nothing calls it yet, so the family is absent from scrapes until something does.
+//! `chancery_store_seconds{service, operation}` is recorded by [`time_store`], which every public
+//! store method of every service wraps its body in (`operation` is the method's name, such as
+//! `create_actor`).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;

@@ -13,6 +13,7 @@ use chancery_runtime::db::{
 };
 use chancery_runtime::errors::Violations;
 use chancery_runtime::idempotency::{RequestKey, record_response, replay, settle_create};
+use chancery_runtime::metrics::time_store;
 use chancery_runtime::time::{now_micros, timestamp_from_micros};
 use prost::Message;
 use sqlx::any::AnyRow;
@@ -77,12 +78,18 @@ impl Store {
 
     /// One actor by id.
     pub async fn get_actor(&self, id: &str) -> Result<Option<Actor>> {
-        fetch_body(&self.db.pool, "actors", id).await
+        time_store("get_actor", async {
+            fetch_body(&self.db.pool, "actors", id).await
+        })
+        .await
     }
 
     /// Many actors by id, in one query; missing ids are absent from the map.
     pub async fn get_actors(&self, ids: &[&str]) -> Result<HashMap<String, Actor>> {
-        fetch_bodies(&self.db.pool, "actors", ids.iter().copied()).await
+        time_store("get_actors", async {
+            fetch_bodies(&self.db.pool, "actors", ids.iter().copied()).await
+        })
+        .await
     }
 
     /// A page of actors ordered by id, after `after`; at most `limit` of them.
@@ -92,26 +99,29 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Actor>> {
-        let mut query = QueryBuilder::new("SELECT body FROM actors WHERE 1 = 1");
-        if filter.kind != 0 {
-            let kind = query.arg(i64::from(filter.kind));
-            query.push(&format!(" AND kind = {kind}"));
-        }
-        if !filter.country.is_empty() {
-            let country = query.arg(filter.country.as_str());
-            query.push(&format!(" AND country = {country}"));
-        }
-        if !filter.parent_id.is_empty() {
-            let parent = query.arg(filter.parent_id.as_str());
-            query.push(&format!(" AND parent_id = {parent}"));
-        }
-        if !filter.name_folded.is_empty() {
-            let pattern = query.arg(format!("%{}%", escape_like(&filter.name_folded)));
-            query.push(&format!(" AND search_text LIKE {pattern} ESCAPE '\\'"));
-        }
-        query.page_by_id(after, limit);
-        let rows = query.build().fetch_all(&self.db.pool).await?;
-        rows.iter().map(decode).collect()
+        time_store("list_actors", async {
+            let mut query = QueryBuilder::new("SELECT body FROM actors WHERE 1 = 1");
+            if filter.kind != 0 {
+                let kind = query.arg(i64::from(filter.kind));
+                query.push(&format!(" AND kind = {kind}"));
+            }
+            if !filter.country.is_empty() {
+                let country = query.arg(filter.country.as_str());
+                query.push(&format!(" AND country = {country}"));
+            }
+            if !filter.parent_id.is_empty() {
+                let parent = query.arg(filter.parent_id.as_str());
+                query.push(&format!(" AND parent_id = {parent}"));
+            }
+            if !filter.name_folded.is_empty() {
+                let pattern = query.arg(format!("%{}%", escape_like(&filter.name_folded)));
+                query.push(&format!(" AND search_text LIKE {pattern} ESCAPE '\\'"));
+            }
+            query.page_by_id(after, limit);
+            let rows = query.build().fetch_all(&self.db.pool).await?;
+            rows.iter().map(decode).collect()
+        })
+        .await
     }
 
     /// Creates an actor whose own fields are valid; checks its references, its id and its
@@ -123,8 +133,11 @@ impl Store {
         references: &ActorReferences,
         request: Option<&RequestKey>,
     ) -> Result<Actor> {
-        let outcome = self.try_create_actor(id, actor, references, request).await;
-        settle_create(&self.db.pool, outcome, request, format!("actors/{id}")).await
+        time_store("create_actor", async {
+            let outcome = self.try_create_actor(id, actor, references, request).await;
+            settle_create(&self.db.pool, outcome, request, format!("actors/{id}")).await
+        })
+        .await
     }
 
     async fn try_create_actor(
@@ -182,6 +195,7 @@ impl Store {
         expected_etag: &str,
         change: impl FnOnce(Actor) -> Result<(Actor, ActorReferences)>,
     ) -> Result<Actor> {
+        time_store("update_actor", async {
         let mut tx = self.db.begin_write().await?;
         let name = format!("actors/{id}");
         let row = sqlx::query("SELECT revision, body FROM actors WHERE id = $1")
@@ -227,10 +241,13 @@ impl Store {
         insert_external_ids(&mut tx, id, &actor).await?;
         tx.commit().await?;
         Ok(actor)
+        })
+        .await
     }
 
     /// Deletes an actor that nothing refers to; with `force`, its tenures go too.
     pub async fn delete_actor(&self, id: &str, expected_etag: &str, force: bool) -> Result<()> {
+        time_store("delete_actor", async {
         let mut tx = self.db.begin_write().await?;
         let name = format!("actors/{id}");
         let revision: i64 = sqlx::query("SELECT revision FROM actors WHERE id = $1")
@@ -286,6 +303,8 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+        })
+        .await
     }
 
     /// Creates a post whose own fields are valid; checks its organization exists.
@@ -296,10 +315,13 @@ impl Store {
         organization_id: &str,
         request: Option<&RequestKey>,
     ) -> Result<Post> {
-        let outcome = self
-            .try_create_post(id, post, organization_id, request)
-            .await;
-        settle_create(&self.db.pool, outcome, request, format!("posts/{id}")).await
+        time_store("create_post", async {
+            let outcome = self
+                .try_create_post(id, post, organization_id, request)
+                .await;
+            settle_create(&self.db.pool, outcome, request, format!("posts/{id}")).await
+        })
+        .await
     }
 
     async fn try_create_post(
@@ -352,12 +374,18 @@ impl Store {
 
     /// One post by id.
     pub async fn get_post(&self, id: &str) -> Result<Option<Post>> {
-        fetch_body(&self.db.pool, "posts", id).await
+        time_store("get_post", async {
+            fetch_body(&self.db.pool, "posts", id).await
+        })
+        .await
     }
 
     /// Many posts by id, in one query.
     pub async fn get_posts(&self, ids: &HashSet<&str>) -> Result<HashMap<String, Post>> {
-        fetch_bodies(&self.db.pool, "posts", ids.iter().copied()).await
+        time_store("get_posts", async {
+            fetch_bodies(&self.db.pool, "posts", ids.iter().copied()).await
+        })
+        .await
     }
 
     /// A page of posts ordered by id.
@@ -367,22 +395,25 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Post>> {
-        let mut query = QueryBuilder::new("SELECT body FROM posts WHERE 1 = 1");
-        if !filter.organization_id.is_empty() {
-            let organization = query.arg(filter.organization_id.as_str());
-            query.push(&format!(" AND organization_id = {organization}"));
-        }
-        if filter.post_class != 0 {
-            let class = query.arg(i64::from(filter.post_class));
-            query.push(&format!(" AND post_class = {class}"));
-        }
-        if !filter.country.is_empty() {
-            let country = query.arg(filter.country.as_str());
-            query.push(&format!(" AND country = {country}"));
-        }
-        query.page_by_id(after, limit);
-        let rows = query.build().fetch_all(&self.db.pool).await?;
-        rows.iter().map(decode).collect()
+        time_store("list_posts", async {
+            let mut query = QueryBuilder::new("SELECT body FROM posts WHERE 1 = 1");
+            if !filter.organization_id.is_empty() {
+                let organization = query.arg(filter.organization_id.as_str());
+                query.push(&format!(" AND organization_id = {organization}"));
+            }
+            if filter.post_class != 0 {
+                let class = query.arg(i64::from(filter.post_class));
+                query.push(&format!(" AND post_class = {class}"));
+            }
+            if !filter.country.is_empty() {
+                let country = query.arg(filter.country.as_str());
+                query.push(&format!(" AND country = {country}"));
+            }
+            query.page_by_id(after, limit);
+            let rows = query.build().fetch_all(&self.db.pool).await?;
+            rows.iter().map(decode).collect()
+        })
+        .await
     }
 
     /// Records a tenure of `actor_id`; the actor must exist (else NOT_FOUND), and so must the
@@ -394,13 +425,16 @@ impl Store {
         valid: ValidTenure,
         request: Option<&RequestKey>,
     ) -> Result<Tenure> {
-        let outcome = self.try_create_tenure(actor_id, id, valid, request).await;
-        settle_create(
-            &self.db.pool,
-            outcome,
-            request,
-            format!("actors/{actor_id}/tenures/{id}"),
-        )
+        time_store("create_tenure", async {
+            let outcome = self.try_create_tenure(actor_id, id, valid, request).await;
+            settle_create(
+                &self.db.pool,
+                outcome,
+                request,
+                format!("actors/{actor_id}/tenures/{id}"),
+            )
+            .await
+        })
         .await
     }
 
@@ -481,12 +515,15 @@ impl Store {
 
     /// One tenure.
     pub async fn get_tenure(&self, actor_id: &str, id: &str) -> Result<Option<Tenure>> {
-        let row = sqlx::query("SELECT body FROM tenures WHERE actor_id = $1 AND id = $2")
-            .bind(actor_id)
-            .bind(id)
-            .fetch_optional(&self.db.pool)
-            .await?;
-        row.as_ref().map(decode).transpose()
+        time_store("get_tenure", async {
+            let row = sqlx::query("SELECT body FROM tenures WHERE actor_id = $1 AND id = $2")
+                .bind(actor_id)
+                .bind(id)
+                .fetch_optional(&self.db.pool)
+                .await?;
+            row.as_ref().map(decode).transpose()
+        })
+        .await
     }
 
     /// A page of tenures, of one actor or all (`actor_id` None), ordered by start, actor, id.
@@ -498,6 +535,7 @@ impl Store {
         after: Option<(i64, &str, &str)>,
         limit: usize,
     ) -> Result<Vec<StoredTenure>> {
+        time_store("list_tenures", async {
         let mut query = QueryBuilder::new(
             "SELECT actor_id, post_id, start_earliest, start_latest, end_earliest, end_latest, body FROM tenures WHERE 1 = 1",
         );
@@ -521,10 +559,13 @@ impl Store {
         ));
         let rows = query.build().fetch_all(&self.db.pool).await?;
         rows.iter().map(stored_tenure).collect()
+        })
+        .await
     }
 
     /// Every tenure of the given actors, in one query, ordered by start.
     pub async fn tenures_of(&self, actor_ids: &HashSet<&str>) -> Result<Vec<StoredTenure>> {
+        time_store("tenures_of", async {
         if actor_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -537,18 +578,23 @@ impl Store {
             .push(") ORDER BY start_earliest, actor_id, id");
         let rows = query.build().fetch_all(&self.db.pool).await?;
         rows.iter().map(stored_tenure).collect()
+        })
+        .await
     }
 
     /// Which of the given actor ids exist, in one query.
     pub async fn existing_actor_ids(&self, ids: &HashSet<&str>) -> Result<HashSet<String>> {
-        if ids.is_empty() {
-            return Ok(HashSet::new());
-        }
-        let mut query = QueryBuilder::new("SELECT id FROM actors WHERE id IN (");
-        let list = query.args(ids.iter().copied());
-        query.push(&list).push(")");
-        let rows = query.build().fetch_all(&self.db.pool).await?;
-        rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
+        time_store("existing_actor_ids", async {
+            if ids.is_empty() {
+                return Ok(HashSet::new());
+            }
+            let mut query = QueryBuilder::new("SELECT id FROM actors WHERE id IN (");
+            let list = query.args(ids.iter().copied());
+            query.push(&list).push(")");
+            let rows = query.build().fetch_all(&self.db.pool).await?;
+            rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
+        })
+        .await
     }
 }
 

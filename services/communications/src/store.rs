@@ -17,6 +17,7 @@ use chancery_runtime::db::{
 };
 use chancery_runtime::errors::Violations;
 use chancery_runtime::idempotency::{RequestKey, record_response, replay, settle_create};
+use chancery_runtime::metrics::time_store;
 use chancery_runtime::time::{now_micros, timestamp_from_micros};
 use prost::Message;
 use sqlx::any::AnyRow;
@@ -80,12 +81,18 @@ impl Store {
 
     /// One communication by id.
     pub async fn get(&self, id: &str) -> Result<Option<Communication>> {
-        fetch_body(&self.db.pool, "communications", id).await
+        time_store("get_communication", async {
+            fetch_body(&self.db.pool, "communications", id).await
+        })
+        .await
     }
 
     /// Many communications by id, in one query; missing ids are absent from the map.
     pub async fn get_many(&self, ids: &[&str]) -> Result<HashMap<String, Communication>> {
-        fetch_bodies(&self.db.pool, "communications", ids.iter().copied()).await
+        time_store("get_communications", async {
+            fetch_bodies(&self.db.pool, "communications", ids.iter().copied()).await
+        })
+        .await
     }
 
     /// A page of communications ordered by (earliest, latest, id) of their date, after `after`;
@@ -96,6 +103,7 @@ impl Store {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<Listed>> {
+        time_store("list_communications", async {
         let mut query = QueryBuilder::new(
             "SELECT c.id, c.date_earliest, c.date_latest, c.body FROM communications c WHERE 1 = 1",
         );
@@ -149,16 +157,21 @@ impl Store {
         ));
         let rows = query.build().fetch_all(&self.db.pool).await?;
         rows.iter().map(listed).collect()
+        })
+        .await
     }
 
     /// The recorded response of a request already served, read outside any write: a retry is
     /// answered without asking other services again. `None` when the request is new.
     pub async fn replayed(&self, request: Option<&RequestKey>) -> Result<Option<Communication>> {
-        if request.is_none() {
-            return Ok(None);
-        }
-        let mut connection = self.db.pool.acquire().await?;
-        replay(&mut connection, request).await
+        time_store("replayed", async {
+            if request.is_none() {
+                return Ok(None);
+            }
+            let mut connection = self.db.pool.acquire().await?;
+            replay(&mut connection, request).await
+        })
+        .await
     }
 
     /// Creates a communication whose own fields and actor references were checked;
@@ -171,15 +184,18 @@ impl Store {
         violations: Violations,
         request: Option<&RequestKey>,
     ) -> Result<Communication> {
-        let outcome = self
-            .try_create(id, communication, violations, request)
-            .await;
-        settle_create(
-            &self.db.pool,
-            outcome,
-            request,
-            format!("communications/{id}"),
-        )
+        time_store("create_communication", async {
+            let outcome = self
+                .try_create(id, communication, violations, request)
+                .await;
+            settle_create(
+                &self.db.pool,
+                outcome,
+                request,
+                format!("communications/{id}"),
+            )
+            .await
+        })
         .await
     }
 
@@ -248,31 +264,34 @@ impl Store {
         mut violations: Violations,
         change: impl FnOnce(Communication, &mut Violations) -> Communication,
     ) -> Result<Communication> {
-        let mut tx = self.db.begin_write().await?;
-        let name = format!("communications/{id}");
-        let (revision, current) = read_current(&mut tx, id, expected_etag).await?;
-        let mut communication = change(current, &mut violations);
-        check_previous(&mut tx, &mut violations, id, &communication).await?;
-        violations.into_result()?;
+        time_store("update_communication", async {
+            let mut tx = self.db.begin_write().await?;
+            let name = format!("communications/{id}");
+            let (revision, current) = read_current(&mut tx, id, expected_etag).await?;
+            let mut communication = change(current, &mut violations);
+            check_previous(&mut tx, &mut violations, id, &communication).await?;
+            violations.into_result()?;
 
-        let now = now_micros();
-        communication.name = name;
-        communication.update_time = Some(timestamp_from_micros(now));
-        communication.etag = etag(revision + 1);
-        domain::recompute(&mut communication);
-        let projection = domain::project(&communication);
-        write_back(&mut tx, id, revision, now, &communication, &projection).await?;
-        sqlx::query("DELETE FROM communication_participants WHERE communication_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM communication_topics WHERE communication_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        insert_side_rows(&mut tx, id, &projection).await?;
-        tx.commit().await?;
-        Ok(communication)
+            let now = now_micros();
+            communication.name = name;
+            communication.update_time = Some(timestamp_from_micros(now));
+            communication.etag = etag(revision + 1);
+            domain::recompute(&mut communication);
+            let projection = domain::project(&communication);
+            write_back(&mut tx, id, revision, now, &communication, &projection).await?;
+            sqlx::query("DELETE FROM communication_participants WHERE communication_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM communication_topics WHERE communication_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            insert_side_rows(&mut tx, id, &projection).await?;
+            tx.commit().await?;
+            Ok(communication)
+        })
+        .await
     }
 
     /// Appends a validated status assertion whose actor reference was checked (`violations`
@@ -286,15 +305,18 @@ impl Store {
         violations: Violations,
         request: Option<&RequestKey>,
     ) -> Result<Communication> {
-        let outcome = self
-            .try_append_status(id, expected_etag, status, violations, request)
-            .await;
-        settle_create(
-            &self.db.pool,
-            outcome,
-            request,
-            format!("communications/{id}"),
-        )
+        time_store("append_status", async {
+            let outcome = self
+                .try_append_status(id, expected_etag, status, violations, request)
+                .await;
+            settle_create(
+                &self.db.pool,
+                outcome,
+                request,
+                format!("communications/{id}"),
+            )
+            .await
+        })
         .await
     }
 
@@ -338,38 +360,42 @@ impl Store {
     /// Deletes a communication and its status log, unless another communication names it in
     /// `previous_in_series`. A non-empty `expected_etag` must match the stored one.
     pub async fn delete(&self, id: &str, expected_etag: &str) -> Result<()> {
-        let mut tx = self.db.begin_write().await?;
-        let name = format!("communications/{id}");
-        let revision: i64 = sqlx::query("SELECT revision FROM communications WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| Error::NotFound(name.clone()))?
-            .try_get("revision")?;
-        if !expected_etag.is_empty() && expected_etag != etag(revision) {
-            return Err(Error::EtagMismatch(name));
-        }
-        let next =
-            sqlx::query("SELECT id FROM communications WHERE previous_id = $1 ORDER BY id LIMIT 1")
+        time_store("delete_communication", async {
+            let mut tx = self.db.begin_write().await?;
+            let name = format!("communications/{id}");
+            let revision: i64 = sqlx::query("SELECT revision FROM communications WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
-                .await?;
-        if let Some(next) = next {
-            let next: String = next.try_get("id")?;
-            return Err(Error::InUse {
-                name,
-                by: format!("communications/{next} (its previous_in_series)"),
-            });
-        }
-        for sql in [
-            "DELETE FROM communication_participants WHERE communication_id = $1",
-            "DELETE FROM communication_topics WHERE communication_id = $1",
-            "DELETE FROM communications WHERE id = $1",
-        ] {
-            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+                .await?
+                .ok_or_else(|| Error::NotFound(name.clone()))?
+                .try_get("revision")?;
+            if !expected_etag.is_empty() && expected_etag != etag(revision) {
+                return Err(Error::EtagMismatch(name));
+            }
+            let next = sqlx::query(
+                "SELECT id FROM communications WHERE previous_id = $1 ORDER BY id LIMIT 1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(next) = next {
+                let next: String = next.try_get("id")?;
+                return Err(Error::InUse {
+                    name,
+                    by: format!("communications/{next} (its previous_in_series)"),
+                });
+            }
+            for sql in [
+                "DELETE FROM communication_participants WHERE communication_id = $1",
+                "DELETE FROM communication_topics WHERE communication_id = $1",
+                "DELETE FROM communications WHERE id = $1",
+            ] {
+                sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 }
 

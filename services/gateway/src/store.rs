@@ -6,6 +6,7 @@ use chancery_proto::gateway::v1::Episode;
 use chancery_runtime::db::{Database, QueryBuilder, decode_body, etag, fetch_body};
 use chancery_runtime::errors::{Error, Result};
 use chancery_runtime::idempotency::{RequestKey, record_response, replay, settle_create};
+use chancery_runtime::metrics::time_store;
 use chancery_runtime::time::{now_micros, timestamp_from_micros};
 use prost::Message;
 use sqlx::{AnyConnection, Row};
@@ -76,7 +77,10 @@ impl Store {
 
     /// One episode by id.
     pub async fn get_episode(&self, id: &str) -> Result<Option<Episode>> {
-        fetch_body(&self.db.pool, "episodes", id).await
+        time_store("get_episode", async {
+            fetch_body(&self.db.pool, "episodes", id).await
+        })
+        .await
     }
 
     /// A page of episodes ordered by id, optionally only those with `member` (a resource name or
@@ -87,16 +91,19 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Episode>> {
-        let mut query = QueryBuilder::new("SELECT body FROM episodes WHERE 1 = 1");
-        if let Some(member) = member {
-            let member = query.arg(member);
-            query.push(&format!(
-                " AND id IN (SELECT episode_id FROM episode_members WHERE member = {member})"
-            ));
-        }
-        query.page_by_id(after, limit);
-        let rows = query.build().fetch_all(&self.db.pool).await?;
-        rows.iter().map(decode_body).collect()
+        time_store("list_episodes", async {
+            let mut query = QueryBuilder::new("SELECT body FROM episodes WHERE 1 = 1");
+            if let Some(member) = member {
+                let member = query.arg(member);
+                query.push(&format!(
+                    " AND id IN (SELECT episode_id FROM episode_members WHERE member = {member})"
+                ));
+            }
+            query.page_by_id(after, limit);
+            let rows = query.build().fetch_all(&self.db.pool).await?;
+            rows.iter().map(decode_body).collect()
+        })
+        .await
     }
 
     /// A page of episodes ordered by id that have every one of `members` (resource names or
@@ -107,27 +114,33 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Episode>> {
-        let mut query = QueryBuilder::new("SELECT body FROM episodes WHERE 1 = 1");
-        for member in members {
-            let member = query.arg(*member);
-            query.push(&format!(
-                " AND id IN (SELECT episode_id FROM episode_members WHERE member = {member})"
-            ));
-        }
-        query.page_by_id(after, limit);
-        let rows = query.build().fetch_all(&self.db.pool).await?;
-        rows.iter().map(decode_body).collect()
+        time_store("list_episodes_with_all", async {
+            let mut query = QueryBuilder::new("SELECT body FROM episodes WHERE 1 = 1");
+            for member in members {
+                let member = query.arg(*member);
+                query.push(&format!(
+                    " AND id IN (SELECT episode_id FROM episode_members WHERE member = {member})"
+                ));
+            }
+            query.page_by_id(after, limit);
+            let rows = query.build().fetch_all(&self.db.pool).await?;
+            rows.iter().map(decode_body).collect()
+        })
+        .await
     }
 
     /// The response recorded for a create with this request id, when the same request was
     /// served before; [`Error::RequestIdReused`] when the id came with another request. Lets a
     /// retry be answered before the members are checked again.
     pub async fn replayed(&self, request: Option<&RequestKey>) -> Result<Option<Episode>> {
-        if request.is_none() {
-            return Ok(None);
-        }
-        let mut connection = self.db.pool.acquire().await?;
-        replay(&mut connection, request).await
+        time_store("replayed", async {
+            if request.is_none() {
+                return Ok(None);
+            }
+            let mut connection = self.db.pool.acquire().await?;
+            replay(&mut connection, request).await
+        })
+        .await
     }
 
     /// Creates an episode whose fields and members were checked.
@@ -137,8 +150,11 @@ impl Store {
         episode: Episode,
         request: Option<&RequestKey>,
     ) -> Result<Episode> {
-        let outcome = self.try_create_episode(id, episode, request).await;
-        settle_create(&self.db.pool, outcome, request, format!("episodes/{id}")).await
+        time_store("create_episode", async {
+            let outcome = self.try_create_episode(id, episode, request).await;
+            settle_create(&self.db.pool, outcome, request, format!("episodes/{id}")).await
+        })
+        .await
     }
 
     async fn try_create_episode(
@@ -188,6 +204,7 @@ impl Store {
         expected_etag: &str,
         change: impl FnOnce(Episode) -> Result<Option<Episode>>,
     ) -> Result<Episode> {
+        time_store("update_episode", async {
         let mut tx = self.db.begin_write().await?;
         let name = format!("episodes/{id}");
         let row = sqlx::query("SELECT revision, body FROM episodes WHERE id = $1")
@@ -224,48 +241,56 @@ impl Store {
         write_members(&mut tx, id, &episode).await?;
         tx.commit().await?;
         Ok(episode)
+        })
+        .await
     }
 
     /// Creates the episode, or replaces it when it differs (for imports); reports which.
     pub async fn put_episode(&self, id: &str, episode: Episode) -> Result<(Episode, Outcome)> {
-        match self.get_episode(id).await? {
-            None => {
-                let created = self.create_episode(id, episode, None).await?;
-                Ok((created, Outcome::Created))
+        time_store("put_episode", async {
+            match self.get_episode(id).await? {
+                None => {
+                    let created = self.create_episode(id, episode, None).await?;
+                    Ok((created, Outcome::Created))
+                }
+                Some(current) if client_fields(&current) == client_fields(&episode) => {
+                    Ok((current, Outcome::Unchanged))
+                }
+                Some(current) => {
+                    let updated = self
+                        .update_episode(id, &current.etag, |_| Ok(Some(client_fields(&episode))))
+                        .await?;
+                    Ok((updated, Outcome::Updated))
+                }
             }
-            Some(current) if client_fields(&current) == client_fields(&episode) => {
-                Ok((current, Outcome::Unchanged))
-            }
-            Some(current) => {
-                let updated = self
-                    .update_episode(id, &current.etag, |_| Ok(Some(client_fields(&episode))))
-                    .await?;
-                Ok((updated, Outcome::Updated))
-            }
-        }
+        })
+        .await
     }
 
     /// Deletes an episode; a non-empty `expected_etag` must match.
     pub async fn delete_episode(&self, id: &str, expected_etag: &str) -> Result<()> {
-        let mut tx = self.db.begin_write().await?;
-        let name = format!("episodes/{id}");
-        let revision: i64 = sqlx::query("SELECT revision FROM episodes WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| Error::NotFound(name.clone()))?
-            .try_get("revision")?;
-        if !expected_etag.is_empty() && expected_etag != etag(revision) {
-            return Err(Error::EtagMismatch(name));
-        }
-        for sql in [
-            "DELETE FROM episode_members WHERE episode_id = $1",
-            "DELETE FROM episodes WHERE id = $1",
-        ] {
-            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        time_store("delete_episode", async {
+            let mut tx = self.db.begin_write().await?;
+            let name = format!("episodes/{id}");
+            let revision: i64 = sqlx::query("SELECT revision FROM episodes WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| Error::NotFound(name.clone()))?
+                .try_get("revision")?;
+            if !expected_etag.is_empty() && expected_etag != etag(revision) {
+                return Err(Error::EtagMismatch(name));
+            }
+            for sql in [
+                "DELETE FROM episode_members WHERE episode_id = $1",
+                "DELETE FROM episodes WHERE id = $1",
+            ] {
+                sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 }
 

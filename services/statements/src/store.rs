@@ -19,6 +19,7 @@ use chancery_runtime::db::{
 };
 use chancery_runtime::errors::Violations;
 use chancery_runtime::idempotency::{RequestKey, record_response, replay, settle_create};
+use chancery_runtime::metrics::time_store;
 use chancery_runtime::names;
 use chancery_runtime::time::{now_micros, timestamp_from_micros};
 use prost::Message;
@@ -85,31 +86,43 @@ impl Store {
         &self,
         request: Option<&RequestKey>,
     ) -> Result<Option<M>> {
-        if request.is_none() {
-            return Ok(None);
-        }
-        let mut connection = self.db.pool.acquire().await?;
-        replay(&mut connection, request).await
+        time_store("replayed", async {
+            if request.is_none() {
+                return Ok(None);
+            }
+            let mut connection = self.db.pool.acquire().await?;
+            replay(&mut connection, request).await
+        })
+        .await
     }
 
     /// One statement by id.
     pub async fn get_statement(&self, id: &str) -> Result<Option<Statement>> {
-        fetch_body(&self.db.pool, "statements", id).await
+        time_store("get_statement", async {
+            fetch_body(&self.db.pool, "statements", id).await
+        })
+        .await
     }
 
     /// One statement by id, with its revision.
     pub async fn get_statement_revision(&self, id: &str) -> Result<Option<(Statement, i64)>> {
-        let row = sqlx::query("SELECT revision, body FROM statements WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.db.pool)
-            .await?;
-        row.map(|row| Ok((decode(&row)?, row.try_get("revision")?)))
-            .transpose()
+        time_store("get_statement_revision", async {
+            let row = sqlx::query("SELECT revision, body FROM statements WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.db.pool)
+                .await?;
+            row.map(|row| Ok((decode(&row)?, row.try_get("revision")?)))
+                .transpose()
+        })
+        .await
     }
 
     /// Many statements by id, in one query; missing ids are absent from the map.
     pub async fn get_statements(&self, ids: &[&str]) -> Result<HashMap<String, Statement>> {
-        fetch_bodies(&self.db.pool, "statements", ids.iter().copied()).await
+        time_store("get_statements", async {
+            fetch_bodies(&self.db.pool, "statements", ids.iter().copied()).await
+        })
+        .await
     }
 
     /// A page of statements ordered by the bounds of `said` and id, after `after`; at most
@@ -120,88 +133,91 @@ impl Store {
         after: Option<&StatementKey>,
         limit: usize,
     ) -> Result<Vec<ListedStatement>> {
-        let mut query = QueryBuilder::new(
-            "SELECT s.id, s.said_earliest, s.said_latest, s.body FROM statements s WHERE 1 = 1",
-        );
-        let actor_filter = |query: &mut QueryBuilder, actor_id: &str, roles: &[ActorRole]| {
-            let actor = query.arg(actor_id);
-            let roles = query.args(roles.iter().map(|r| r.as_str()));
-            query.push(&format!(
-                " AND EXISTS (SELECT 1 FROM statement_actors a WHERE a.statement_id = s.id \
+        time_store("list_statements", async {
+            let mut query = QueryBuilder::new(
+                "SELECT s.id, s.said_earliest, s.said_latest, s.body FROM statements s WHERE 1 = 1",
+            );
+            let actor_filter = |query: &mut QueryBuilder, actor_id: &str, roles: &[ActorRole]| {
+                let actor = query.arg(actor_id);
+                let roles = query.args(roles.iter().map(|r| r.as_str()));
+                query.push(&format!(
+                    " AND EXISTS (SELECT 1 FROM statement_actors a WHERE a.statement_id = s.id \
                  AND a.actor_id = {actor} AND a.role IN ({roles}))"
-            ));
-        };
-        if !filter.speaker_id.is_empty() {
-            actor_filter(
-                &mut query,
-                &filter.speaker_id,
-                &[ActorRole::Speaker, ActorRole::CoSpeaker],
-            );
-        }
-        if !filter.about_actor_id.is_empty() {
-            actor_filter(&mut query, &filter.about_actor_id, &[ActorRole::About]);
-        }
-        for (column, value) in [
-            ("communication_id", &filter.communication_id),
-            ("readout_issuer_id", &filter.readout_issuer_id),
-        ] {
-            if !value.is_empty() {
-                let value = query.arg(value.as_str());
-                query.push(&format!(" AND s.{column} = {value}"));
+                ));
+            };
+            if !filter.speaker_id.is_empty() {
+                actor_filter(
+                    &mut query,
+                    &filter.speaker_id,
+                    &[ActorRole::Speaker, ActorRole::CoSpeaker],
+                );
             }
-        }
-        if !filter.topic.is_empty() {
-            let topic = query.arg(filter.topic.as_str());
-            query.push(&format!(
-                " AND EXISTS (SELECT 1 FROM statement_topics t WHERE t.statement_id = s.id \
+            if !filter.about_actor_id.is_empty() {
+                actor_filter(&mut query, &filter.about_actor_id, &[ActorRole::About]);
+            }
+            for (column, value) in [
+                ("communication_id", &filter.communication_id),
+                ("readout_issuer_id", &filter.readout_issuer_id),
+            ] {
+                if !value.is_empty() {
+                    let value = query.arg(value.as_str());
+                    query.push(&format!(" AND s.{column} = {value}"));
+                }
+            }
+            if !filter.topic.is_empty() {
+                let topic = query.arg(filter.topic.as_str());
+                query.push(&format!(
+                    " AND EXISTS (SELECT 1 FROM statement_topics t WHERE t.statement_id = s.id \
                  AND t.topic_id = {topic})"
-            ));
-        }
-        for (column, value) in [
-            ("speech_act", filter.speech_act),
-            ("channel", filter.channel),
-            ("content_mode", filter.content_mode),
-        ] {
-            if value != 0 {
-                let value = query.arg(i64::from(value));
-                query.push(&format!(" AND s.{column} = {value}"));
+                ));
             }
-        }
-        if let Some(from) = filter.said_from {
-            let from = query.arg(from);
-            query.push(&format!(" AND s.said_latest >= {from}"));
-        }
-        if let Some(to) = filter.said_to {
-            let to = query.arg(to);
-            query.push(&format!(" AND s.said_earliest <= {to}"));
-        }
-        if let Some((earliest, latest, id)) = after {
-            let (earliest, latest, id) = (
-                query.arg(*earliest),
-                query.arg(*latest),
-                query.arg(id.as_str()),
-            );
+            for (column, value) in [
+                ("speech_act", filter.speech_act),
+                ("channel", filter.channel),
+                ("content_mode", filter.content_mode),
+            ] {
+                if value != 0 {
+                    let value = query.arg(i64::from(value));
+                    query.push(&format!(" AND s.{column} = {value}"));
+                }
+            }
+            if let Some(from) = filter.said_from {
+                let from = query.arg(from);
+                query.push(&format!(" AND s.said_latest >= {from}"));
+            }
+            if let Some(to) = filter.said_to {
+                let to = query.arg(to);
+                query.push(&format!(" AND s.said_earliest <= {to}"));
+            }
+            if let Some((earliest, latest, id)) = after {
+                let (earliest, latest, id) = (
+                    query.arg(*earliest),
+                    query.arg(*latest),
+                    query.arg(id.as_str()),
+                );
+                query.push(&format!(
+                    " AND (s.said_earliest, s.said_latest, s.id) > ({earliest}, {latest}, {id})"
+                ));
+            }
+            let limit = query.arg(limit as i64);
             query.push(&format!(
-                " AND (s.said_earliest, s.said_latest, s.id) > ({earliest}, {latest}, {id})"
+                " ORDER BY s.said_earliest, s.said_latest, s.id LIMIT {limit}"
             ));
-        }
-        let limit = query.arg(limit as i64);
-        query.push(&format!(
-            " ORDER BY s.said_earliest, s.said_latest, s.id LIMIT {limit}"
-        ));
-        let rows = query.build().fetch_all(&self.db.pool).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ListedStatement {
-                    key: (
-                        row.try_get("said_earliest")?,
-                        row.try_get("said_latest")?,
-                        row.try_get("id")?,
-                    ),
-                    statement: decode(row)?,
+            let rows = query.build().fetch_all(&self.db.pool).await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(ListedStatement {
+                        key: (
+                            row.try_get("said_earliest")?,
+                            row.try_get("said_latest")?,
+                            row.try_get("id")?,
+                        ),
+                        statement: decode(row)?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
+        .await
     }
 
     /// Creates a statement whose own fields are valid. `remote` holds the problems already found
@@ -214,8 +230,11 @@ impl Store {
         remote: Violations,
         request: Option<&RequestKey>,
     ) -> Result<Statement> {
-        let outcome = self.try_create_statement(id, valid, remote, request).await;
-        settle_create(&self.db.pool, outcome, request, format!("statements/{id}")).await
+        time_store("create_statement", async {
+            let outcome = self.try_create_statement(id, valid, remote, request).await;
+            settle_create(&self.db.pool, outcome, request, format!("statements/{id}")).await
+        })
+        .await
     }
 
     async fn try_create_statement(
@@ -283,6 +302,7 @@ impl Store {
         valid: ValidStatement,
         remote: Violations,
     ) -> Result<Statement> {
+        time_store("update_statement", async {
         let mut tx = self.db.begin_write().await?;
         let name = format!("statements/{id}");
         let row = sqlx::query("SELECT revision, body FROM statements WHERE id = $1")
@@ -335,50 +355,62 @@ impl Store {
         insert_side_rows(&mut tx, id, &projection).await?;
         tx.commit().await?;
         Ok(statement)
+        })
+        .await
     }
 
     /// Deletes a statement no other statement answers. A non-empty `expected_etag` must match.
     pub async fn delete_statement(&self, id: &str, expected_etag: &str) -> Result<()> {
-        let mut tx = self.db.begin_write().await?;
-        let name = format!("statements/{id}");
-        let revision: i64 = sqlx::query("SELECT revision FROM statements WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| Error::NotFound(name.clone()))?
-            .try_get("revision")?;
-        if !expected_etag.is_empty() && expected_etag != etag(revision) {
-            return Err(Error::EtagMismatch(name));
-        }
-        let answer =
-            sqlx::query("SELECT id FROM statements WHERE in_reply_to_id = $1 ORDER BY id LIMIT 1")
+        time_store("delete_statement", async {
+            let mut tx = self.db.begin_write().await?;
+            let name = format!("statements/{id}");
+            let revision: i64 = sqlx::query("SELECT revision FROM statements WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
-                .await?;
-        if let Some(answer) = answer {
-            let answer: String = answer.try_get("id")?;
-            return Err(Error::InUse {
-                name,
-                by: format!("statements/{answer} (its in_reply_to)"),
-            });
-        }
-        delete_side_rows(&mut tx, id).await?;
-        sqlx::query("DELETE FROM statements WHERE id = $1")
+                .await?
+                .ok_or_else(|| Error::NotFound(name.clone()))?
+                .try_get("revision")?;
+            if !expected_etag.is_empty() && expected_etag != etag(revision) {
+                return Err(Error::EtagMismatch(name));
+            }
+            let answer = sqlx::query(
+                "SELECT id FROM statements WHERE in_reply_to_id = $1 ORDER BY id LIMIT 1",
+            )
             .bind(id)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(())
+            if let Some(answer) = answer {
+                let answer: String = answer.try_get("id")?;
+                return Err(Error::InUse {
+                    name,
+                    by: format!("statements/{answer} (its in_reply_to)"),
+                });
+            }
+            delete_side_rows(&mut tx, id).await?;
+            sqlx::query("DELETE FROM statements WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// One source document by id.
     pub async fn get_document(&self, id: &str) -> Result<Option<SourceDocument>> {
-        fetch_body(&self.db.pool, "documents", id).await
+        time_store("get_document", async {
+            fetch_body(&self.db.pool, "documents", id).await
+        })
+        .await
     }
 
     /// Many source documents by id, in one query; missing ids are absent from the map.
     pub async fn get_documents(&self, ids: &[&str]) -> Result<HashMap<String, SourceDocument>> {
-        fetch_bodies(&self.db.pool, "documents", ids.iter().copied()).await
+        time_store("get_documents", async {
+            fetch_bodies(&self.db.pool, "documents", ids.iter().copied()).await
+        })
+        .await
     }
 
     /// A page of source documents ordered by id, after `after`; at most `limit` of them.
@@ -388,14 +420,17 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<SourceDocument>> {
-        let mut query = QueryBuilder::new("SELECT body FROM documents WHERE 1 = 1");
-        if !publisher_id.is_empty() {
-            let publisher = query.arg(publisher_id);
-            query.push(&format!(" AND publisher_id = {publisher}"));
-        }
-        query.page_by_id(after, limit);
-        let rows = query.build().fetch_all(&self.db.pool).await?;
-        rows.iter().map(decode).collect()
+        time_store("list_documents", async {
+            let mut query = QueryBuilder::new("SELECT body FROM documents WHERE 1 = 1");
+            if !publisher_id.is_empty() {
+                let publisher = query.arg(publisher_id);
+                query.push(&format!(" AND publisher_id = {publisher}"));
+            }
+            query.page_by_id(after, limit);
+            let rows = query.build().fetch_all(&self.db.pool).await?;
+            rows.iter().map(decode).collect()
+        })
+        .await
     }
 
     /// Records a source document whose own fields are valid; `remote` holds the problems found
@@ -407,8 +442,11 @@ impl Store {
         remote: Violations,
         request: Option<&RequestKey>,
     ) -> Result<SourceDocument> {
-        let outcome = self.try_create_document(id, valid, remote, request).await;
-        settle_create(&self.db.pool, outcome, request, format!("documents/{id}")).await
+        time_store("create_document", async {
+            let outcome = self.try_create_document(id, valid, remote, request).await;
+            settle_create(&self.db.pool, outcome, request, format!("documents/{id}")).await
+        })
+        .await
     }
 
     async fn try_create_document(

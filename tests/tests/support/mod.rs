@@ -1,0 +1,10 @@
+//! Helpers shared by the process and manifest tests: [`process`] runs the real binaries,
+//! [`kube`] renders the Kubernetes manifests.
+//!
+//! Every test file compiles this whole module and uses a part of it, hence the `dead_code`
+//! allowances on the submodules.
+
+#[allow(dead_code)]
+pub(crate) mod kube;
+#[allow(dead_code)]
+pub(crate) mod process;
