@@ -59,13 +59,15 @@ pub async fn run(options: UpOptions) -> ExitCode {
         .log_format()
         .unwrap_or_else(|error| chancery_runtime::config::exit_with(error));
     telemetry::init(log_format);
-    match start_and_wait(&options).await {
+    let code = match start_and_wait(&options).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(problem) => {
             eprintln!("chancery: {problem}");
             ExitCode::FAILURE
         }
-    }
+    };
+    telemetry::shutdown().await;
+    code
 }
 
 async fn start_and_wait(options: &UpOptions) -> Result<(), String> {

@@ -400,6 +400,8 @@ where
             span_id = %trace.span_id_hex(),
             method = %path,
         );
+        #[cfg(feature = "otlp")]
+        crate::telemetry::set_parent(&span, &trace);
         let context = RpcContext {
             service: self.service,
             trace,

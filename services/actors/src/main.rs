@@ -16,11 +16,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match chancery_actors::serve(listener, &config, shutdown::signal()).await {
+    let code = match chancery_actors::serve(listener, &config, shutdown::signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "actors service failed");
             ExitCode::FAILURE
         }
-    }
+    };
+    telemetry::shutdown().await;
+    code
 }

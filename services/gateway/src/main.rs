@@ -17,11 +17,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match chancery_gateway::serve(listener, &config, shutdown::signal()).await {
+    let code = match chancery_gateway::serve(listener, &config, shutdown::signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "gateway service failed");
             ExitCode::FAILURE
         }
-    }
+    };
+    telemetry::shutdown().await;
+    code
 }
