@@ -98,11 +98,16 @@ async fn grpcurl_lists_describes_creates_and_gets() {
         "{error}"
     );
 
-    let health = stdout(&run(
-        &server,
-        Some(r#"{"service": "chancery.actors.v1.ActorService"}"#),
-        &["grpc.health.v1.Health/Check"],
-    ));
+    let health = Command::new(grpcurl())
+        .args(["-plaintext", "-import-path"])
+        .arg(proto_dir())
+        .args(["-proto", "grpc/health/v1/health.proto", "-d"])
+        .arg(r#"{"service": "chancery.actors.v1.ActorService"}"#)
+        .arg(server.target())
+        .arg("grpc.health.v1.Health/Check")
+        .output()
+        .expect("run grpcurl");
+    let health = stdout(&health);
     assert!(health.contains("SERVING"), "{health}");
 }
 
@@ -149,4 +154,44 @@ async fn grpcurl_lists_and_describes_communications_statements_and_the_gateway()
         attribution.contains("How this layer's reporter got the statement"),
         "{attribution}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_reflection_switched_off_grpcurl_cannot_list_but_health_answers() {
+    let mut options = chancery_testkit::Options::default();
+    options.server.reflection = false;
+    let server = chancery_testkit::spawn_with(Service::Actors, options).await;
+    let listed = run(&server, None, &["list"]);
+    assert!(
+        !listed.status.success(),
+        "list must fail without reflection"
+    );
+    let error = String::from_utf8_lossy(&listed.stderr);
+    assert!(error.contains("reflection"), "{error}");
+    let health = Command::new(grpcurl())
+        .args(["-plaintext", "-import-path"])
+        .arg(proto_dir())
+        .args(["-proto", "grpc/health/v1/health.proto", "-d"])
+        .arg(r#"{"service": "chancery.actors.v1.ActorService"}"#)
+        .arg(server.target())
+        .arg("grpc.health.v1.Health/Check")
+        .output()
+        .expect("run grpcurl");
+    let health = stdout(&health);
+    assert!(health.contains("SERVING"), "{health}");
+}
+
+/// A directory holding `grpc/health/v1/health.proto`, for calling health without reflection.
+fn proto_dir() -> String {
+    let dir = std::env::temp_dir().join(format!("chancery-health-proto-{}", std::process::id()));
+    let file = dir.join("grpc/health/v1/health.proto");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(
+        &file,
+        "syntax = \"proto3\";\npackage grpc.health.v1;\nmessage HealthCheckRequest { string service = 1; }\n\
+         message HealthCheckResponse { enum ServingStatus { UNKNOWN = 0; SERVING = 1; NOT_SERVING = 2; SERVICE_UNKNOWN = 3; }\n\
+         ServingStatus status = 1; }\nservice Health { rpc Check(HealthCheckRequest) returns (HealthCheckResponse); }\n",
+    )
+    .unwrap();
+    dir.display().to_string()
 }

@@ -33,6 +33,9 @@ pub const COMMUNICATIONS_ADDR: &str = "CHANCERY_COMMUNICATIONS_ADDR";
 /// URI of the statements service, such as `http://statements:50054`.
 pub const STATEMENTS_ADDR: &str = "CHANCERY_STATEMENTS_ADDR";
 
+/// `true` (default) or `false`: whether server reflection is served. Health stays on either way.
+pub const REFLECTION: &str = "CHANCERY_REFLECTION";
+
 /// Exit code for a bad configuration (`EX_USAGE` of sysexits.h).
 pub const EXIT_CONFIG: i32 = 64;
 
@@ -70,6 +73,8 @@ pub struct ServerConfig {
     pub max_concurrent_requests: usize,
     /// Where the Prometheus metrics server listens; `None` (the default) starts none.
     pub metrics_listen: Option<SocketAddr>,
+    /// Whether server reflection (v1 and v1alpha) is served; on by default.
+    pub reflection: bool,
 }
 
 impl ServerConfig {
@@ -82,6 +87,7 @@ impl ServerConfig {
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 512,
             metrics_listen: None,
+            reflection: true,
         }
     }
 }
@@ -176,6 +182,11 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             )?,
             metrics_listen: self
                 .parse_or(METRICS_LISTEN, None, |v| parse_socket_addr(v).map(Some))?,
+            reflection: self.parse_or(REFLECTION, defaults.reflection, |v| match v {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                other => Err(format!("must be `true` or `false` (got {other:?})")),
+            })?,
         })
     }
 
@@ -367,6 +378,7 @@ mod tests {
             (DRAIN_TIMEOUT, "soon"),
             (REQUEST_TIMEOUT, "0s"),
             (MAX_CONCURRENT_REQUESTS, "0"),
+            (REFLECTION, "off"),
             (METRICS_LISTEN, "9090"),
         ] {
             let error = env(&[(variable, value)]).service(ACTORS).unwrap_err();

@@ -100,8 +100,15 @@ pub async fn serve(
         }
         builder
     };
-    let reflection_v1alpha = reflection().build_v1alpha()?;
-    let reflection_v1 = reflection().build_v1()?;
+    // Operators may switch reflection off (CHANCERY_REFLECTION=false); health stays either way.
+    let (reflection_v1alpha, reflection_v1) = if config.reflection {
+        (
+            Some(reflection().build_v1alpha()?),
+            Some(reflection().build_v1()?),
+        )
+    } else {
+        (None, None)
+    };
 
     let local_addr = listener.local_addr().ok();
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
@@ -117,8 +124,8 @@ pub async fn serve(
         ))
         .add_routes(routes)
         .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
+        .add_optional_service(reflection_v1)
+        .add_optional_service(reflection_v1alpha)
         .serve_with_incoming_shutdown(incoming, async {
             let _ = stopped.await;
         });
