@@ -832,3 +832,13 @@ pub fn error_reason(status: &tonic::Status) -> String {
         .map(|i| i.reason.clone())
         .unwrap_or_default()
 }
+
+/// Three tokens a server must refuse, made from a valid page token: one byte in its middle
+/// changed, a string that was never a token, and the token with a character appended.
+pub fn tampered_page_tokens(token: &str) -> [String; 3] {
+    let mut tampered = token.as_bytes().to_vec();
+    let middle = tampered.len() / 2;
+    tampered[middle] = if tampered[middle] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).expect("page tokens are ASCII");
+    [tampered, "not-a-token".to_owned(), format!("{token}x")]
+}
