@@ -3,10 +3,14 @@
 //! with exactly the environment the overlay gives its container — its `env`, its `envFrom`
 //! ConfigMaps and its Secret's database URL (a fresh PostgreSQL database, one schema per
 //! service) — changing only what cannot work on one machine: the listen addresses become free
-//! loopback ports and every `http://<service>:<port>` backend address that service's loopback
-//! address (and `RUST_LOG` is `warn`, to keep the logs short). Then the real `chancery` command
-//! imports the demo bundle through the gateway and views it, a gRPC client reads the view, and
-//! every process serves its Prometheus metrics.
+//! loopback ports, every `http(s)://<service>:<port>` backend address that service's loopback
+//! address, and the files of the mounted Secrets (`chancery-tls`, `chancery-tokens`) files in a
+//! temporary directory laid out as the kubelet lays out the mounts, with a CA and certificate
+//! and tokens made for the test (and `RUST_LOG` is `warn`, to keep the logs short). So TLS,
+//! mutual TLS and bearer tokens run for real. The processes are watched through their plaintext
+//! health ports, as the kubelet's probes watch them. Then the real `chancery` command imports
+//! the demo bundle through the gateway (over mutual TLS, with a writer's token) and views it, a
+//! gRPC client reads the view, and every process serves its Prometheus metrics.
 //!
 //! Skipped like the manifest tests without kubectl (failing under `CI`), and like the PostgreSQL
 //! tests without PostgreSQL.
@@ -17,7 +21,8 @@ use std::time::{Duration, Instant};
 
 use chancery_proto::gateway::v1::GetEpisodeViewRequest;
 use chancery_proto::gateway::v1::episode_service_client::EpisodeServiceClient;
-use chancery_testkit::{Backend, TempDir, TestDatabase, postgres_available, seed};
+use chancery_testkit::tls::{TestCa, client_tls, connect_tls};
+use chancery_testkit::{Backend, TempDir, TestDatabase, postgres_available, seed, with_token};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod support;
@@ -28,6 +33,102 @@ use support::process::{Service, chancery, free_port, succeeded};
 /// The Secret key the production Deployments read the database URL from.
 const SECRET_KEY: &str = "database-url";
 
+/// A writer's token: the `chancery` command's and the test client's.
+const ALICE: &str = "alice-writer-token-0000000001";
+
+/// The mounted Secrets' contents, made for the test: Secret name → key → value.
+type Secrets = BTreeMap<String, BTreeMap<String, String>>;
+
+/// `chancery-tls` (one certificate for every service, cert-manager's keys) and
+/// `chancery-tokens` (the tokens file and each calling service's own token), as an operator
+/// creates them.
+fn secrets(ca: &TestCa) -> Secrets {
+    let cert = ca.issue("chancery");
+    let service_tokens = [
+        ("gateway", "writer", "gateway-service-token-000001"),
+        ("communications", "reader", "communications-service-tok01"),
+        ("statements", "reader", "statements-service-token-0001"),
+    ];
+    let mut tokens = format!("writer alice {ALICE}\n");
+    let mut tokens_secret = BTreeMap::new();
+    for (service, role, token) in service_tokens {
+        tokens.push_str(&format!("{role} {service} {token}\n"));
+        tokens_secret.insert(service.to_owned(), format!("{token}\n"));
+    }
+    tokens_secret.insert("tokens".to_owned(), tokens);
+    BTreeMap::from([
+        (
+            "chancery-tls".to_owned(),
+            BTreeMap::from([
+                ("tls.crt".to_owned(), cert.cert_pem),
+                ("tls.key".to_owned(), cert.key_pem),
+                ("ca.crt".to_owned(), ca.cert_pem()),
+            ]),
+        ),
+        ("chancery-tokens".to_owned(), tokens_secret),
+    ])
+}
+
+/// Writes the Secret volumes of `service`'s container under `dir` as the kubelet would mount
+/// them (every key, or only the volume's `items`, at their paths): `(mountPath, local dir)`.
+fn mount_secrets(
+    rendered: &Rendered,
+    service: &str,
+    secrets: &Secrets,
+    dir: &std::path::Path,
+) -> Vec<(String, String)> {
+    let volumes = rendered.get("Deployment", service)["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .expect("volumes")
+        .clone();
+    let mut mounts = Vec::new();
+    for mount in rendered.container(service)["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let volume = volumes
+            .iter()
+            .find(|v| v["name"] == mount["name"])
+            .expect("the mount's volume");
+        let Some(secret_name) = volume["secret"]["secretName"].as_str() else {
+            continue;
+        };
+        let data = secrets
+            .get(secret_name)
+            .unwrap_or_else(|| panic!("{service}: the test has no Secret {secret_name}"));
+        let local = dir.join(format!(
+            "{service}-{}",
+            mount["name"].as_str().expect("name")
+        ));
+        std::fs::create_dir_all(&local).expect("a mount directory");
+        let files: Vec<(String, String)> = match volume["secret"]["items"].as_array() {
+            Some(items) => items
+                .iter()
+                .map(|item| {
+                    let key = item["key"].as_str().expect("key");
+                    (
+                        item["path"].as_str().expect("path").to_owned(),
+                        key.to_owned(),
+                    )
+                })
+                .collect(),
+            None => data.keys().map(|k| (k.clone(), k.clone())).collect(),
+        };
+        for (path, key) in files {
+            let value = data
+                .get(&key)
+                .unwrap_or_else(|| panic!("{service}: Secret {secret_name} has no key {key}"));
+            std::fs::write(local.join(path), value).expect("write a Secret file");
+        }
+        mounts.push((
+            mount["mountPath"].as_str().expect("mountPath").to_owned(),
+            local.display().to_string(),
+        ));
+    }
+    mounts
+}
+
 /// One service of the cluster before it starts: where it will listen, and its environment.
 struct Planned {
     name: &'static str,
@@ -35,6 +136,7 @@ struct Planned {
     grpc_service: &'static str,
     addr: SocketAddr,
     metrics: SocketAddr,
+    health: SocketAddr,
     environment: BTreeMap<String, String>,
 }
 
@@ -85,13 +187,16 @@ fn secret_variables(
     variables
 }
 
-/// Replaces `http://<service>:<port>` by the loopback address that service listens on; any
+/// Replaces `http(s)://<service>:<port>` by the loopback address that service listens on; any
 /// other value is returned as it is. Naming a service on a port other than its Service's is a
 /// failure (the address would not work in the cluster either).
 fn to_loopback(value: &str, addrs: &BTreeMap<&str, SocketAddr>) -> String {
-    let Some(authority) = value.strip_prefix("http://") else {
+    let Some((scheme, authority)) = value.split_once("://") else {
         return value.to_owned();
     };
+    if scheme != "http" && scheme != "https" {
+        return value.to_owned();
+    }
     let Some((host, port)) = authority.split_once(':') else {
         return value.to_owned();
     };
@@ -103,11 +208,16 @@ fn to_loopback(value: &str, addrs: &BTreeMap<&str, SocketAddr>) -> String {
         service.port.to_string(),
         "{value}: the port of the Service {host}"
     );
-    format!("http://{}", addrs[host])
+    format!("{scheme}://{}", addrs[host])
 }
 
 /// Plans every service: free loopback ports and the rendered environment, rewritten.
-fn plan(rendered: &Rendered, database: &TestDatabase) -> Vec<Planned> {
+fn plan(
+    rendered: &Rendered,
+    database: &TestDatabase,
+    secret_files: &Secrets,
+    mounts_dir: &std::path::Path,
+) -> Vec<Planned> {
     let addrs: BTreeMap<&str, SocketAddr> = SERVICES
         .iter()
         .map(|s| (s.name, loopback(free_port())))
@@ -129,17 +239,25 @@ fn plan(rendered: &Rendered, database: &TestDatabase) -> Vec<Planned> {
                 environment.insert(variable, value);
             }
             let metrics = loopback(free_port());
+            let health = loopback(free_port());
             for (variable, addr) in [
                 ("CHANCERY_LISTEN", addrs[name]),
                 ("CHANCERY_METRICS_LISTEN", metrics),
+                ("CHANCERY_HEALTH_LISTEN", health),
             ] {
                 let value = environment
                     .get_mut(variable)
                     .unwrap_or_else(|| panic!("{name}: the overlay sets {variable}"));
                 *value = addr.to_string();
             }
+            let mounts = mount_secrets(rendered, name, secret_files, mounts_dir);
             for value in environment.values_mut() {
                 *value = to_loopback(value, &addrs);
+                for (mount_path, local) in &mounts {
+                    if let Some(file) = value.strip_prefix(&format!("{mount_path}/")) {
+                        *value = format!("{local}/{file}");
+                    }
+                }
             }
             let value = environment
                 .get_mut("RUST_LOG")
@@ -165,6 +283,7 @@ fn plan(rendered: &Rendered, database: &TestDatabase) -> Vec<Planned> {
                 grpc_service: service.grpc_service,
                 addr: addrs[name],
                 metrics,
+                health,
                 environment,
             }
         })
@@ -206,6 +325,19 @@ async fn try_scrape(addr: SocketAddr) -> std::io::Result<String> {
     Ok(response)
 }
 
+/// The output of a command that must fail (exit status neither 0 nor a crash).
+fn refused_output(output: &std::process::Output) -> String {
+    assert!(
+        matches!(output.status.code(), Some(code) if code != 0),
+        "not a clean failure: {output:?}"
+    );
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
 /// The value of the sample `series` (`name{labels}`) in a scrape.
 fn sample(body: &str, series: &str) -> Option<f64> {
     body.lines()
@@ -232,7 +364,25 @@ async fn production_overlay_runs_as_processes_on_postgresql() {
     let database = TestDatabase::create(Backend::Postgres).await;
     let logs = TempDir::new("cluster").expect("a temporary directory");
 
-    let planned = plan(&rendered, &database);
+    let ca = TestCa::new("chancery cluster test CA");
+    let secrets = secrets(&ca);
+    let planned = plan(&rendered, &database, &secrets, logs.path());
+    // TLS, mutual TLS and tokens are on in every service.
+    for planned in &planned {
+        for variable in [
+            "CHANCERY_TLS_CERT",
+            "CHANCERY_TLS_KEY",
+            "CHANCERY_TLS_CLIENT_CA",
+            "CHANCERY_TOKENS_FILE",
+        ] {
+            let path = &planned.environment[variable];
+            assert!(
+                std::path::Path::new(path).is_file(),
+                "{}: {variable}={path} is a mounted file",
+                planned.name
+            );
+        }
+    }
     let mut processes: Vec<(Service, &Planned)> = planned
         .iter()
         .map(|p| {
@@ -241,8 +391,9 @@ async fn production_overlay_runs_as_processes_on_postgresql() {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
+            // Watched through the health port, as the kubelet's probes watch the pod.
             (
-                Service::spawn(p.binary, p.addr, logs.path(), &environment),
+                Service::spawn(p.binary, p.health, logs.path(), &environment),
                 p,
             )
         })
@@ -251,13 +402,65 @@ async fn production_overlay_runs_as_processes_on_postgresql() {
     for (process, planned) in &mut processes {
         process.wait_serving_as(planned.grpc_service).await;
     }
-    let gateway = &processes
+    let gateway = processes
         .iter()
         .find(|(_, p)| p.name == "gateway")
         .expect("a gateway")
-        .0;
-    let gateway_uri = gateway.uri();
-    let at = ["--gateway", gateway_uri.as_str()];
+        .1;
+    let gateway_uri = format!("https://{}", gateway.addr);
+    let client_cert = ca.issue("alice");
+    let client_files = logs.path().join("client");
+    std::fs::create_dir(&client_files).expect("a directory");
+    let (cert_file, key_file) = client_cert.write_to(&client_files);
+    let ca_file = client_files.join("ca.crt");
+    std::fs::write(&ca_file, ca.cert_pem()).expect("write ca.crt");
+    let token_file = client_files.join("token");
+    std::fs::write(&token_file, ALICE).expect("write the token");
+    let (cert_file, key_file, ca_file, token_file) = (
+        cert_file.display().to_string(),
+        key_file.display().to_string(),
+        ca_file.display().to_string(),
+        token_file.display().to_string(),
+    );
+    let at = [
+        "--gateway",
+        gateway_uri.as_str(),
+        "--ca-file",
+        ca_file.as_str(),
+        "--cert-file",
+        cert_file.as_str(),
+        "--key-file",
+        key_file.as_str(),
+        "--token-file",
+        token_file.as_str(),
+    ];
+
+    // The gRPC port speaks TLS only, and asks for a client certificate.
+    let plaintext = tonic::transport::Endpoint::from_shared(format!("http://{}", gateway.addr))
+        .expect("endpoint")
+        .connect_timeout(Duration::from_secs(2))
+        .connect_lazy();
+    let refused = tonic_health::pb::health_client::HealthClient::new(plaintext)
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await;
+    assert!(refused.is_err(), "plaintext on the gRPC port: {refused:?}");
+    let no_certificate = refused_output(&chancery(
+        &[
+            &["view", seed::EPISODE, "--gateway", gateway_uri.as_str()][..],
+            &[
+                "--ca-file",
+                ca_file.as_str(),
+                "--token-file",
+                token_file.as_str(),
+            ],
+        ]
+        .concat(),
+    ));
+    // Refused at the handshake (TLS 1.3: on the first request); nothing is shown.
+    assert!(
+        !no_certificate.contains("Timeline"),
+        "served without a client certificate: {no_certificate}"
+    );
 
     let imported = succeeded(
         "chancery import",
@@ -282,9 +485,10 @@ async fn production_overlay_runs_as_processes_on_postgresql() {
         "{view}"
     );
 
-    let mut client = EpisodeServiceClient::connect(gateway_uri.clone())
+    let channel = connect_tls(gateway.addr, client_tls(&ca, Some(&client_cert)))
         .await
-        .expect("connect to the gateway");
+        .expect("connect to the gateway over mutual TLS");
+    let mut client = EpisodeServiceClient::new(with_token(channel, Some(ALICE)));
     let episode_view = client
         .get_episode_view(GetEpisodeViewRequest {
             name: seed::EPISODE.to_owned(),

@@ -21,6 +21,8 @@ use support::kube::{Rendered, SERVICES, kubectl, repo};
 
 const NAMESPACE: &str = "chancery";
 const METRICS_PORT: u16 = 9090;
+/// The plaintext health-only port (`CHANCERY_HEALTH_LISTEN`) every pod's probes ask.
+const HEALTH_PORT: u16 = 8081;
 const NAME_LABEL: &str = "app.kubernetes.io/name";
 
 /// Who may call whom over gRPC, besides clients calling the gateway. It must also be exactly the
@@ -227,19 +229,21 @@ fn check_common(rendered: &Rendered, overlay: &str) {
             ports,
             BTreeMap::from([
                 ("grpc", u64::from(service.port)),
-                ("metrics", u64::from(METRICS_PORT))
+                ("metrics", u64::from(METRICS_PORT)),
+                ("health", u64::from(HEALTH_PORT))
             ]),
             "{context}: container ports"
         );
+        // Probes ask the plaintext health port: kubelet gRPC probes cannot speak TLS.
         let readiness = &container["readinessProbe"]["grpc"];
-        assert_eq!(readiness["port"], service.port, "{context}: readiness port");
+        assert_eq!(readiness["port"], HEALTH_PORT, "{context}: readiness port");
         assert_eq!(
             readiness["service"], service.grpc_service,
             "{context}: readiness asks for the service's own name"
         );
         for probe in ["livenessProbe", "startupProbe"] {
             let grpc = &container[probe]["grpc"];
-            assert_eq!(grpc["port"], service.port, "{context}: {probe} port");
+            assert_eq!(grpc["port"], HEALTH_PORT, "{context}: {probe} port");
             assert!(
                 grpc["service"].is_null() || grpc["service"] == "",
                 "{context}: {probe} asks for the overall status \"\""
@@ -354,6 +358,17 @@ fn check_common(rendered: &Rendered, overlay: &str) {
             format!("0.0.0.0:{METRICS_PORT}"),
             "{context}"
         );
+        assert_eq!(
+            value("CHANCERY_HEALTH_LISTEN"),
+            format!("0.0.0.0:{HEALTH_PORT}"),
+            "{context}"
+        );
+        // Production speaks TLS between the services; dev stays plaintext.
+        let scheme = if overlay == "production" {
+            "https"
+        } else {
+            "http"
+        };
         let backends: BTreeSet<&str> = CALLS
             .iter()
             .filter(|(from, _)| *from == name)
@@ -364,7 +379,7 @@ fn check_common(rendered: &Rendered, overlay: &str) {
             if backends.contains(backend.name) {
                 assert_eq!(
                     value(&variable),
-                    format!("http://{}:{}", backend.name, backend.port),
+                    format!("{scheme}://{}:{}", backend.name, backend.port),
                     "{context}"
                 );
             } else {
@@ -641,6 +656,22 @@ fn check_network_policies(rendered: &Rendered, overlay: &str) {
                 "{overlay}: {source_name} → {target_name} metrics is denied"
             );
         }
+        // Health port: no policy opens it; the kubelet's probes come from the pod's node,
+        // which NetworkPolicies always allow.
+        let health = u64::from(HEALTH_PORT);
+        for (source_name, source) in [
+            ("a client", &client),
+            ("Prometheus", &prometheus),
+            ("another pod", &other_pod),
+        ]
+        .into_iter()
+        .chain(pods.iter().map(|(name, pod)| (*name, pod)))
+        {
+            assert!(
+                !can(source, target, health, "TCP"),
+                "{overlay}: {source_name} → {target_name} health port is denied"
+            );
+        }
         // Metrics: Prometheus (namespace monitoring) only.
         let metrics = u64::from(METRICS_PORT);
         assert!(
@@ -674,6 +705,39 @@ fn check_network_policies(rendered: &Rendered, overlay: &str) {
             "{overlay}: {target_name} → other namespaces is denied"
         );
     }
+}
+
+/// The Secret and key behind `path` in `service`'s container: the mount holding it (which
+/// must be read-only) and the volume's Secret, through its `items` when it lists them.
+fn mounted_secret_file(rendered: &Rendered, service: &str, path: &str) -> (String, String) {
+    let context = format!("{service}: {path}");
+    let mount = rendered.container(service)["volumeMounts"]
+        .as_array()
+        .expect("volumeMounts")
+        .iter()
+        .find(|m| path.starts_with(&format!("{}/", text(&m["mountPath"]))))
+        .unwrap_or_else(|| panic!("{context} is on no mounted volume"));
+    assert_eq!(mount["readOnly"], true, "{context}: the mount is read-only");
+    let file = &path[text(&mount["mountPath"]).len() + 1..];
+    let volume = rendered.get("Deployment", service)["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["name"] == mount["name"])
+        .unwrap_or_else(|| panic!("{context}: the volume of the mount"));
+    let secret = &volume["secret"];
+    assert!(secret.is_object(), "{context}: a Secret volume: {volume}");
+    let mode = secret["defaultMode"].as_u64().unwrap_or(0o644);
+    assert_eq!(mode & 0o007, 0, "{context}: not world-readable ({mode:o})");
+    let key = match secret["items"].as_array() {
+        Some(items) => items
+            .iter()
+            .find(|item| item["path"] == file)
+            .map(|item| text(&item["key"]).to_owned())
+            .unwrap_or_else(|| panic!("{context}: no item of the Secret lands on {file}")),
+        None => file.to_owned(),
+    };
+    (text(&secret["secretName"]).to_owned(), key)
 }
 
 // ---- the tests ----------------------------------------------------------------------------------
@@ -732,6 +796,23 @@ fn dev_overlay_runs_one_replica_per_service_on_sqlite_volumes() {
         let claim = text(&volume["persistentVolumeClaim"]["claimName"]);
         assert_eq!(claim, format!("{name}-data"), "dev/{name}: its own claim");
         rendered.get("PersistentVolumeClaim", claim);
+        // dev: plaintext and no access control (no certificates or tokens on a laptop
+        // cluster; grpcurl -plaintext through port-forward works). Empty values are unset.
+        let environment = rendered.environment(name);
+        for variable in [
+            "CHANCERY_TLS_CERT",
+            "CHANCERY_TLS_KEY",
+            "CHANCERY_TLS_CLIENT_CA",
+            "CHANCERY_TLS_CA",
+            "CHANCERY_TOKENS_FILE",
+            "CHANCERY_SERVICE_TOKEN_FILE",
+        ] {
+            assert_eq!(
+                environment[variable].as_deref(),
+                Some(""),
+                "dev/{name}: {variable} is empty"
+            );
+        }
     }
 }
 
@@ -764,6 +845,57 @@ fn production_overlay_runs_replicas_on_postgresql_from_secrets() {
             serde_json::json!({ "name": format!("{name}-database"), "key": "database-url" }),
             "production/{name}: the database URL comes from the Secret {name}-database"
         );
+
+        // TLS and mutual TLS from the Secret chancery-tls (cert-manager's keys), tokens from
+        // chancery-tokens, both mounted read-only.
+        let environment = rendered.environment(name);
+        let value = |variable: &str| {
+            environment[variable]
+                .clone()
+                .unwrap_or_else(|| panic!("production/{name}: {variable} has a literal value"))
+        };
+        for (variable, key) in [
+            ("CHANCERY_TLS_CERT", "tls.crt"),
+            ("CHANCERY_TLS_KEY", "tls.key"),
+            ("CHANCERY_TLS_CLIENT_CA", "ca.crt"),
+            ("CHANCERY_TLS_CA", "ca.crt"),
+        ] {
+            assert_eq!(
+                mounted_secret_file(&rendered, name, &value(variable)),
+                ("chancery-tls".to_owned(), key.to_owned()),
+                "production/{name}: {variable}"
+            );
+        }
+        assert_eq!(
+            mounted_secret_file(&rendered, name, &value("CHANCERY_TOKENS_FILE")),
+            ("chancery-tokens".to_owned(), "tokens".to_owned()),
+            "production/{name}: CHANCERY_TOKENS_FILE"
+        );
+        let calls_others = CALLS.iter().any(|(from, _)| *from == name);
+        let service_token = value("CHANCERY_SERVICE_TOKEN_FILE");
+        if calls_others {
+            assert_eq!(
+                mounted_secret_file(&rendered, name, &service_token),
+                ("chancery-tokens".to_owned(), name.to_owned()),
+                "production/{name}: its own token, under its own key"
+            );
+        } else {
+            assert_eq!(service_token, "", "production/{name}: calls no one");
+        }
+        assert_eq!(
+            value("CHANCERY_OPEN_READS"),
+            "false",
+            "production/{name}: reads need a token"
+        );
+        for mount in container["volumeMounts"].as_array().expect("volumeMounts") {
+            if mount["mountPath"] != "/tmp" {
+                assert_eq!(
+                    mount["readOnly"], true,
+                    "production/{name}: {} is read-only",
+                    mount["mountPath"]
+                );
+            }
+        }
 
         let autoscaler = rendered.get("HorizontalPodAutoscaler", name);
         assert_eq!(

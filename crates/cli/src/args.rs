@@ -34,6 +34,14 @@ Options of `up`:
 Options of `import`, `export` and `view`:
   --gateway URI        The gateway to talk to (default http://127.0.0.1:50051; host:port works).
   -o, --output FILE    `export` only: write the bundle to FILE instead of standard output.
+  --token-file FILE    Send the bearer token in FILE (a writer's for `import`, a reader's is
+                       enough for `export` and `view`); default: CHANCERY_TOKEN_FILE.
+  --ca-file FILE       For an https:// gateway (required with one): the PEM CA bundle its
+                       certificate is verified against.
+  --cert-file FILE     With --key-file: the PEM client certificate to present, for a gateway
+  --key-file FILE      that asks for one (mutual TLS), and its PEM private key.
+  --server-name NAME   The name the gateway's certificate must carry, when it differs from the
+                       --gateway host (through `kubectl port-forward`: --server-name gateway).
 
 Other:
   -h, --help           Show this help.
@@ -43,7 +51,8 @@ Exit status: 0 on success (a view with unreachable parts is still a view), 1 whe
 refuses the request, 64 on bad arguments, 65 when a bundle file is not valid, 66 when it cannot
 be read, 69 when the gateway cannot be reached, 73 when the output cannot be written.
 
-Environment: RUST_LOG (default info), CHANCERY_LOG_FORMAT (pretty|json).
+Environment: RUST_LOG (default info), CHANCERY_LOG_FORMAT (pretty|json), CHANCERY_TOKEN_FILE
+(the client commands' token file when --token-file is not given).
 ";
 
 /// Options of `chancery up`.
@@ -82,8 +91,12 @@ impl Default for UpOptions {
 pub struct ImportOptions {
     /// The bundle file; `-` for standard input.
     pub file: PathBuf,
-    /// URI of the gateway, `http://host:port`.
+    /// URI of the gateway, `http://host:port` or `https://host:port`.
     pub gateway: String,
+    /// The file of the bearer token to send (`--token-file`).
+    pub token_file: Option<PathBuf>,
+    /// TLS files for an `https://` gateway.
+    pub tls: crate::client::TlsFiles,
 }
 
 /// Options of `chancery export`.
@@ -91,10 +104,14 @@ pub struct ImportOptions {
 pub struct ExportOptions {
     /// The episode, `episodes/{id}`.
     pub episode: String,
-    /// URI of the gateway, `http://host:port`.
+    /// URI of the gateway, `http://host:port` or `https://host:port`.
     pub gateway: String,
     /// Where to write the bundle; standard output when `None`.
     pub output: Option<PathBuf>,
+    /// The file of the bearer token to send (`--token-file`).
+    pub token_file: Option<PathBuf>,
+    /// TLS files for an `https://` gateway.
+    pub tls: crate::client::TlsFiles,
 }
 
 /// Options of `chancery view`.
@@ -102,8 +119,12 @@ pub struct ExportOptions {
 pub struct ViewOptions {
     /// The episode, `episodes/{id}`.
     pub episode: String,
-    /// URI of the gateway, `http://host:port`.
+    /// URI of the gateway, `http://host:port` or `https://host:port`.
     pub gateway: String,
+    /// The file of the bearer token to send (`--token-file`).
+    pub token_file: Option<PathBuf>,
+    /// TLS files for an `https://` gateway.
+    pub tls: crate::client::TlsFiles,
 }
 
 /// A parsed command line.
@@ -220,6 +241,8 @@ struct ClientArgs {
     positional: Option<String>,
     gateway: String,
     output: Option<PathBuf>,
+    token_file: Option<PathBuf>,
+    tls: crate::client::TlsFiles,
 }
 
 fn parse_client(command: &str, args: &[String], takes_output: bool) -> Result<ClientArgs, String> {
@@ -227,6 +250,8 @@ fn parse_client(command: &str, args: &[String], takes_output: bool) -> Result<Cl
         positional: None,
         gateway: DEFAULT_GATEWAY.to_owned(),
         output: None,
+        token_file: None,
+        tls: crate::client::TlsFiles::default(),
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -237,6 +262,11 @@ fn parse_client(command: &str, args: &[String], takes_output: bool) -> Result<Cl
         };
         match arg.as_str() {
             "--gateway" => parsed.gateway = gateway_uri(&value("--gateway")?)?,
+            "--token-file" => parsed.token_file = Some(PathBuf::from(value("--token-file")?)),
+            "--ca-file" => parsed.tls.ca_file = Some(PathBuf::from(value("--ca-file")?)),
+            "--cert-file" => parsed.tls.cert_file = Some(PathBuf::from(value("--cert-file")?)),
+            "--key-file" => parsed.tls.key_file = Some(PathBuf::from(value("--key-file")?)),
+            "--server-name" => parsed.tls.server_name = Some(value("--server-name")?),
             "-o" | "--output" if takes_output => {
                 parsed.output = Some(PathBuf::from(value(arg)?));
             }
@@ -253,6 +283,20 @@ fn parse_client(command: &str, args: &[String], takes_output: bool) -> Result<Cl
             }
         }
     }
+    let tls = &parsed.tls;
+    if tls.cert_file.is_some() != tls.key_file.is_some() {
+        return Err("--cert-file and --key-file go together".into());
+    }
+    let https = parsed.gateway.starts_with("https://");
+    if https && tls.ca_file.is_none() {
+        return Err("--gateway https://… needs --ca-file, the CA bundle to verify it with".into());
+    }
+    if !https && (tls.ca_file.is_some() || tls.cert_file.is_some() || tls.server_name.is_some()) {
+        return Err(
+            "--ca-file, --cert-file, --key-file and --server-name need an https:// --gateway"
+                .into(),
+        );
+    }
     Ok(parsed)
 }
 
@@ -264,6 +308,8 @@ fn parse_import(args: &[String]) -> Result<ImportOptions, String> {
     Ok(ImportOptions {
         file: PathBuf::from(file),
         gateway: parsed.gateway,
+        token_file: parsed.token_file,
+        tls: parsed.tls,
     })
 }
 
@@ -276,6 +322,8 @@ fn parse_export(args: &[String]) -> Result<ExportOptions, String> {
         episode: episode_name(&episode)?,
         gateway: parsed.gateway,
         output: parsed.output,
+        token_file: parsed.token_file,
+        tls: parsed.tls,
     })
 }
 
@@ -287,6 +335,8 @@ fn parse_view(args: &[String]) -> Result<ViewOptions, String> {
     Ok(ViewOptions {
         episode: episode_name(&episode)?,
         gateway: parsed.gateway,
+        token_file: parsed.token_file,
+        tls: parsed.tls,
     })
 }
 
@@ -345,13 +395,25 @@ mod tests {
             Command::Import(ImportOptions {
                 file: PathBuf::from("demo.json"),
                 gateway: DEFAULT_GATEWAY.into(),
+                token_file: None,
+                tls: Default::default(),
             })
         );
         assert_eq!(
-            parse(&strings(&["import", "-", "--gateway", "127.0.0.1:6000"])).unwrap(),
+            parse(&strings(&[
+                "import",
+                "-",
+                "--gateway",
+                "127.0.0.1:6000",
+                "--token-file",
+                "/run/secrets/token",
+            ]))
+            .unwrap(),
             Command::Import(ImportOptions {
                 file: PathBuf::from("-"),
                 gateway: "http://127.0.0.1:6000".into(),
+                token_file: Some(PathBuf::from("/run/secrets/token")),
+                tls: Default::default(),
             })
         );
         assert_eq!(
@@ -368,6 +430,8 @@ mod tests {
                 episode: "episodes/macron-putin-2022-03".into(),
                 gateway: "http://gateway:50051".into(),
                 output: Some(PathBuf::from("out.json")),
+                token_file: None,
+                tls: Default::default(),
             })
         );
         assert_eq!(
@@ -375,6 +439,40 @@ mod tests {
             Command::View(ViewOptions {
                 episode: "episodes/macron-putin-2022-03".into(),
                 gateway: DEFAULT_GATEWAY.into(),
+                token_file: None,
+                tls: Default::default(),
+            })
+        );
+    }
+
+    #[test]
+    fn an_https_gateway_takes_a_ca_and_a_client_certificate() {
+        assert_eq!(
+            parse(&strings(&[
+                "view",
+                "x",
+                "--gateway",
+                "https://gateway:50051",
+                "--ca-file",
+                "/tls/ca.crt",
+                "--cert-file",
+                "/tls/tls.crt",
+                "--key-file",
+                "/tls/tls.key",
+                "--server-name",
+                "gateway",
+            ]))
+            .unwrap(),
+            Command::View(ViewOptions {
+                episode: "episodes/x".into(),
+                gateway: "https://gateway:50051".into(),
+                token_file: None,
+                tls: crate::client::TlsFiles {
+                    ca_file: Some("/tls/ca.crt".into()),
+                    cert_file: Some("/tls/tls.crt".into()),
+                    key_file: Some("/tls/tls.key".into()),
+                    server_name: Some("gateway".into()),
+                },
             })
         );
     }
@@ -398,7 +496,22 @@ mod tests {
         assert!(problem(&["export"]).contains("episodes/ID"));
         assert!(problem(&["export", "actors/tass"]).contains("episodes/ID"));
         assert!(problem(&["view", "Episodes/X"]).contains("episodes/ID"));
-        assert!(problem(&["view", "x", "--gateway", "https://g:1"]).contains("--gateway"));
+        assert!(problem(&["view", "x", "--gateway", "https://g:1"]).contains("--ca-file"));
+        assert!(problem(&["view", "x", "--ca-file", "ca.crt"]).contains("https://"));
+        assert!(problem(&["view", "x", "--server-name", "gateway"]).contains("https://"));
+        assert!(
+            problem(&[
+                "view",
+                "x",
+                "--gateway",
+                "https://g:1",
+                "--ca-file",
+                "c",
+                "--cert-file",
+                "x"
+            ])
+            .contains("--key-file")
+        );
         assert!(problem(&["view", "x", "--gateway", "g"]).contains("--gateway"));
         assert_eq!(parse(&[]).unwrap(), Command::Help);
     }

@@ -2,10 +2,13 @@
 //! them, each with its exit status.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chancery_proto::gateway::v1::episode_service_client::EpisodeServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use chancery_runtime::auth::{Bearer, ServiceToken};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
@@ -21,6 +24,53 @@ pub const EXIT_NO_INPUT: u8 = 66;
 pub const EXIT_UNAVAILABLE: u8 = 69;
 /// Exit status when the output cannot be written (`EX_CANTCREAT`).
 pub const EXIT_CANNOT_WRITE: u8 = 73;
+
+/// The variable naming the bearer token file of `import`, `export` and `view` when
+/// `--token-file` is not given.
+pub const TOKEN_FILE: &str = "CHANCERY_TOKEN_FILE";
+
+/// A client of the gateway that sends the command's bearer token, if it has one.
+pub type GatewayClient = EpisodeServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// The files of the TLS options of `import`, `export` and `view` (`--ca-file`, `--cert-file`,
+/// `--key-file`), for an `https://` gateway.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM CA bundle the gateway's certificate is verified against.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate, for a gateway that asks for one (mutual TLS).
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of `cert_file`.
+    pub key_file: Option<PathBuf>,
+    /// The DNS name the gateway's certificate is checked against instead of the `--gateway`
+    /// host (`--server-name`), such as `gateway` through `kubectl port-forward`.
+    pub server_name: Option<String>,
+}
+
+impl TlsFiles {
+    /// The client TLS settings, the files read and checked; `None` without a CA file.
+    /// EXIT_USAGE naming the option and file when one cannot be read or is not PEM.
+    pub fn load(&self) -> Result<Option<ClientTlsConfig>, Failure> {
+        use chancery_runtime::tls::PemFile;
+        let bad = |option: &'static str| {
+            move |problem: String| Failure::new(EXIT_USAGE, format!("{option}: {problem}"))
+        };
+        let Some(ca_file) = &self.ca_file else {
+            return Ok(None);
+        };
+        let ca = PemFile::certificates(ca_file).map_err(bad("--ca-file"))?;
+        let mut config = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca.pem()));
+        if let (Some(cert_file), Some(key_file)) = (&self.cert_file, &self.key_file) {
+            let cert = PemFile::certificates(cert_file).map_err(bad("--cert-file"))?;
+            let key = PemFile::private_key(key_file).map_err(bad("--key-file"))?;
+            config = config.identity(Identity::from_pem(cert.pem(), key.pem()));
+        }
+        if let Some(name) = &self.server_name {
+            config = config.domain_name(name.clone());
+        }
+        Ok(Some(config))
+    }
+}
 
 /// Longest wait for the connection to the gateway.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -51,7 +101,14 @@ impl Failure {
             Code::Unavailable => EXIT_UNAVAILABLE,
             _ => EXIT_REFUSED,
         };
-        Self::new(exit, format!("{what} failed: {}", describe(status)))
+        let hint = match status.code() {
+            Code::Unauthenticated => {
+                " (send a token: --token-file FILE, or CHANCERY_TOKEN_FILE naming the file)"
+            }
+            Code::PermissionDenied => " (this needs a writer's token)",
+            _ => "",
+        };
+        Self::new(exit, format!("{what} failed: {}{hint}", describe(status)))
     }
 }
 
@@ -110,12 +167,39 @@ pub fn describe(status: &Status) -> String {
     text
 }
 
-/// A client of the gateway at `uri`, connected; EXIT_UNAVAILABLE when it cannot be reached.
-pub async fn gateway(uri: &str) -> Result<EpisodeServiceClient<Channel>, Failure> {
-    let endpoint = Endpoint::from_shared(uri.to_owned())
+/// The bearer token in `token_file`, else in the file [`TOKEN_FILE`] names, else none.
+/// EXIT_USAGE when the file cannot be read or holds no valid token (never shown).
+pub fn token(token_file: Option<&Path>) -> Result<Option<ServiceToken>, Failure> {
+    let path = match token_file {
+        Some(path) => path.to_owned(),
+        None => match std::env::var_os(TOKEN_FILE).filter(|v| !v.is_empty()) {
+            Some(path) => PathBuf::from(path),
+            None => return Ok(None),
+        },
+    };
+    ServiceToken::load(&path)
+        .map(Some)
+        .map_err(|problem| Failure::new(EXIT_USAGE, format!("bad token file: {problem}")))
+}
+
+/// A client of the gateway at `uri`, connected (over TLS with `tls` for an `https://` URI),
+/// sending the token of `token_file` (see [`token`]); EXIT_UNAVAILABLE when it cannot be
+/// reached (a refused handshake included).
+pub async fn gateway(
+    uri: &str,
+    token_file: Option<&Path>,
+    tls: &TlsFiles,
+) -> Result<GatewayClient, Failure> {
+    let token = token(token_file)?;
+    let mut endpoint = Endpoint::from_shared(uri.to_owned())
         .map_err(|error| Failure::new(EXIT_USAGE, format!("bad gateway URI {uri:?}: {error}")))?
         .connect_timeout(CONNECT_TIMEOUT)
         .tcp_nodelay(true);
+    if let Some(config) = tls.load()? {
+        endpoint = endpoint
+            .tls_config(config)
+            .map_err(|error| Failure::new(EXIT_USAGE, format!("bad TLS files: {error}")))?;
+    }
     let channel = endpoint.connect().await.map_err(|error| {
         Failure::new(
             EXIT_UNAVAILABLE,
@@ -127,9 +211,12 @@ pub async fn gateway(uri: &str) -> Result<EpisodeServiceClient<Channel>, Failure
             ),
         )
     })?;
-    Ok(EpisodeServiceClient::new(channel)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(chancery_gateway::MAX_MESSAGE_BYTES))
+    Ok(EpisodeServiceClient::new(InterceptedService::new(
+        channel,
+        Bearer::new(token.as_ref()),
+    ))
+    .max_decoding_message_size(MAX_MESSAGE_BYTES)
+    .max_encoding_message_size(chancery_gateway::MAX_MESSAGE_BYTES))
 }
 
 /// A request carrying `timeout` as its deadline.
@@ -168,7 +255,9 @@ mod tests {
 
     #[tokio::test]
     async fn an_unreachable_gateway_is_exit_69() {
-        let failure = gateway("http://127.0.0.1:1").await.unwrap_err();
+        let failure = gateway("http://127.0.0.1:1", None, &TlsFiles::default())
+            .await
+            .unwrap_err();
         assert_eq!(failure.exit, EXIT_UNAVAILABLE);
         assert!(
             failure

@@ -13,7 +13,12 @@ const EXPORT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Runs `chancery export`.
 pub async fn run(options: &ExportOptions) -> Result<(), Failure> {
-    let mut client = client::gateway(&options.gateway).await?;
+    let mut client = client::gateway(
+        &options.gateway,
+        options.token_file.as_deref(),
+        &options.tls,
+    )
+    .await?;
     let request = client::request(
         ExportBundleRequest {
             name: options.episode.clone(),

@@ -57,9 +57,15 @@ pub fn read_bundle(file: &Path) -> Result<Bundle, Failure> {
         .map_err(|problem| Failure::new(EXIT_DATA, format!("{shown}: {problem}")))
 }
 
-/// Sends `bundle` to the gateway at `gateway` and returns what the import did.
-pub async fn send(gateway: &str, bundle: Bundle) -> Result<ImportBundleResponse, Failure> {
-    let mut client = client::gateway(gateway).await?;
+/// Sends `bundle` to the gateway at `gateway`, with the token of `token_file` (see
+/// [`client::token`]), and returns what the import did.
+pub async fn send(
+    gateway: &str,
+    token_file: Option<&Path>,
+    tls: &client::TlsFiles,
+    bundle: Bundle,
+) -> Result<ImportBundleResponse, Failure> {
+    let mut client = client::gateway(gateway, token_file, tls).await?;
     let request = client::request(
         ImportBundleRequest {
             bundle: Some(bundle),
@@ -113,7 +119,13 @@ pub fn report(response: &ImportBundleResponse) -> String {
 /// Runs `chancery import`.
 pub async fn run(options: &ImportOptions) -> Result<(), Failure> {
     let bundle = read_bundle(&options.file)?;
-    let response = send(&options.gateway, bundle).await?;
+    let response = send(
+        &options.gateway,
+        options.token_file.as_deref(),
+        &options.tls,
+        bundle,
+    )
+    .await?;
     print!("{}", report(&response));
     Ok(())
 }

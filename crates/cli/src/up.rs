@@ -283,9 +283,14 @@ async fn load_demo(wanted: bool, gateway: SocketAddr) -> Result<String, String> 
         });
     }
     let bundle = crate::import::demo_bundle();
-    let response = crate::import::send(&format!("http://{gateway}"), bundle)
-        .await
-        .map_err(|failure| failure.message)?;
+    let response = crate::import::send(
+        &format!("http://{gateway}"),
+        None,
+        &crate::client::TlsFiles::default(),
+        bundle,
+    )
+    .await
+    .map_err(|failure| failure.message)?;
     let episode = response
         .episode
         .as_ref()

@@ -5,6 +5,7 @@
 //! warning at the top; the view is still shown, and the command still succeeds.
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::Duration;
 
 use chancery_proto::common::v1::{DatePrecision, FuzzyDate};
@@ -26,8 +27,14 @@ const MAX_PAGES: usize = 1000;
 
 /// Reads every page of the view of `episode` and merges them: the timeline of every page, the
 /// rest from the first, `unreachable` from all.
-pub async fn fetch(gateway: &str, episode: &str) -> Result<EpisodeView, Failure> {
-    let mut client = client::gateway(gateway).await?;
+/// Sends the token of `token_file` (see [`client::token`]).
+pub async fn fetch(
+    gateway: &str,
+    token_file: Option<&Path>,
+    tls: &client::TlsFiles,
+    episode: &str,
+) -> Result<EpisodeView, Failure> {
+    let mut client = client::gateway(gateway, token_file, tls).await?;
     let mut view: Option<EpisodeView> = None;
     let mut page_token = String::new();
     for _ in 0..MAX_PAGES {
@@ -67,7 +74,13 @@ pub async fn fetch(gateway: &str, episode: &str) -> Result<EpisodeView, Failure>
 
 /// Runs `chancery view`.
 pub async fn run(options: &ViewOptions) -> Result<(), Failure> {
-    let view = fetch(&options.gateway, &options.episode).await?;
+    let view = fetch(
+        &options.gateway,
+        options.token_file.as_deref(),
+        &options.tls,
+        &options.episode,
+    )
+    .await?;
     print!("{}", render(&view));
     Ok(())
 }

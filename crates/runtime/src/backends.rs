@@ -4,7 +4,9 @@
 //!
 //! Every client of another service is built on [`outbound`]: it sends the W3C `traceparent` of
 //! the RPC being served (same trace, new span id) and records each call's outcome and latency
-//! in `chancery_backend_calls_total` / `chancery_backend_call_duration_seconds`.
+//! in `chancery_backend_calls_total` / `chancery_backend_call_duration_seconds`. Guarded with
+//! [`Outbound::with_breaker`], its calls stop reaching a backend that keeps failing (see
+//! [`crate::breaker`]).
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -19,6 +21,7 @@ use tonic::transport::{Channel, Endpoint, Uri};
 use tonic::{Code, Status};
 use tower::Service;
 
+use crate::breaker::{Breaker, Permit};
 use crate::errors::{Error, Violations};
 use crate::layers::{BodyEnd, ObservedBody, parse_grpc_timeout, short_service_name};
 use crate::metrics::{self, Outcome};
@@ -52,10 +55,38 @@ pub fn lazy_channel(uri: &Uri) -> Channel {
         .connect_lazy()
 }
 
+/// [`lazy_channel`] with TLS for an `https://` URI: the backend's certificate is verified
+/// against the CA of `tls`, and this process's certificate (if it has one) is presented as
+/// its client certificate. An `http://` URI gets a plaintext channel, whatever `tls` holds.
+/// Fails when the TLS settings do not load. (An `https://` URI without a CA in `tls` makes a
+/// channel whose every call fails; the configuration refuses that combination.)
+pub fn lazy_channel_with(
+    uri: &Uri,
+    tls: &crate::tls::TlsConfig,
+) -> Result<Channel, tonic::transport::Error> {
+    if uri.scheme_str() != Some("https") {
+        return Ok(lazy_channel(uri));
+    }
+    let mut endpoint = Endpoint::from(uri.clone());
+    if let Some(client) = tls.client() {
+        endpoint = endpoint.tls_config(client)?;
+    }
+    Ok(endpoint
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(CALL_TIMEOUT)
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true)
+        .connect_lazy())
+}
+
 /// `channel`, for a client of another service: each call carries the trace context and is
 /// counted. Build every client on it: `ActorServiceClient::new(outbound(channel))`.
 pub fn outbound(channel: Channel) -> Outbound {
-    Outbound { channel }
+    Outbound {
+        channel,
+        breaker: None,
+    }
 }
 
 /// A channel to another service that propagates trace context and records call outcomes;
@@ -63,6 +94,18 @@ pub fn outbound(channel: Channel) -> Outbound {
 #[derive(Debug, Clone)]
 pub struct Outbound {
     channel: Channel,
+    breaker: Option<Breaker>,
+}
+
+impl Outbound {
+    /// The same channel with its calls guarded by `breaker` (shared with its clones; keep one
+    /// breaker per backend for the life of the service): while it is open, calls fail at once
+    /// with UNAVAILABLE (reason `CIRCUIT_OPEN`) without touching the network; see
+    /// [`crate::breaker`].
+    pub fn with_breaker(mut self, breaker: &Breaker) -> Self {
+        self.breaker = Some(breaker.clone());
+        self
+    }
 }
 
 /// Records one outbound call once: when its outcome is known, or as abandoned when dropped.
@@ -72,10 +115,19 @@ struct CallRecord {
     method: String,
     started: Instant,
     recorded: bool,
+    /// The breaker's permit for this call, told the outcome with the metrics.
+    permit: Option<Permit>,
 }
 
 impl CallRecord {
     fn record(&mut self, outcome: Outcome) {
+        if let Some(permit) = self.permit.take() {
+            if matches!(outcome, Outcome::Unavailable | Outcome::Deadline) {
+                permit.failed(Instant::now());
+            } else {
+                permit.succeeded(Instant::now());
+            }
+        }
         if !self.recorded {
             self.recorded = true;
             metrics::record_backend_call(
@@ -125,6 +177,19 @@ impl Service<http::Request<tonic::body::Body>> for Outbound {
         if let Ok(value) = http::HeaderValue::from_str(&traceparent) {
             request.headers_mut().insert(TRACEPARENT, value);
         }
+        if let Some(credential) = crate::auth::outbound_credential() {
+            request
+                .headers_mut()
+                .insert(crate::auth::AUTHORIZATION, credential);
+        }
+        let permit = match self.breaker.as_ref().map(|b| (b, b.admit(Instant::now()))) {
+            None => None,
+            Some((_, Ok(permit))) => Some(permit),
+            Some((breaker, Err(refused))) => {
+                let refusal = breaker.refusal(refused);
+                return Box::pin(async move { Ok(refusal.into_http()) });
+            }
+        };
         let path = request.uri().path();
         let (target, method) = path
             .trim_start_matches('/')
@@ -136,22 +201,34 @@ impl Service<http::Request<tonic::body::Body>> for Outbound {
             method: method.to_owned(),
             started: Instant::now(),
             recorded: false,
+            permit,
         };
         let response = self.channel.call(request);
         Box::pin(async move {
             let response = match response.await {
                 Ok(response) => response,
+                Err(error) if is_timeout(&error) => {
+                    record.record(Outcome::Deadline);
+                    // tonic reports the channel's own timeout as CANCELLED, which reads as if
+                    // the caller gave up; for the caller, a backend did not answer in time.
+                    tracing::warn!(
+                        target_service = %record.target,
+                        method = %record.method,
+                        "the backend did not answer within the call timeout"
+                    );
+                    let what = format!("the {} service", record.target);
+                    return Ok(crate::errors::unavailable(&what).into_http());
+                }
                 Err(error) => {
-                    record.record(if is_timeout(&error) {
-                        Outcome::Deadline
-                    } else {
-                        Outcome::Unavailable
-                    });
+                    record.record(Outcome::Unavailable);
                     return Err(error);
                 }
             };
             if let Some(code) = metrics::grpc_code(response.headers()) {
                 record.record(Outcome::of(code));
+                if matches!(code, Code::Unauthenticated | Code::PermissionDenied) {
+                    return Ok(credential_refused(&record, code));
+                }
                 return Ok(response);
             }
             let (parts, body) = response.into_parts();
@@ -169,6 +246,31 @@ impl Service<http::Request<tonic::body::Body>> for Outbound {
             ))
         })
     }
+}
+
+/// The answer given in place of a backend's UNAUTHENTICATED or PERMISSION_DENIED: that refused
+/// this service's own credential, not the end user's, so passing the code on would mislead the
+/// caller. It becomes UNAVAILABLE naming the misconfiguration
+/// ([`crate::errors::backend_refused_credential`]), logged at ERROR.
+fn credential_refused(record: &CallRecord, code: Code) -> http::Response<tonic::body::Body> {
+    tracing::error!(
+        target_service = %record.target,
+        method = %record.method,
+        ?code,
+        "the backend refused this service's credential: check CHANCERY_SERVICE_TOKEN_FILE"
+    );
+    crate::errors::backend_refused_credential(&format!("the {} service", record.target)).into_http()
+}
+
+/// Whether `status` says a backend refused this service's credential (see
+/// [`crate::errors::backend_refused_credential`]).
+pub fn is_credential_refused(status: &Status) -> bool {
+    use tonic_types::StatusExt;
+    status.code() == Code::Unavailable
+        && status
+            .get_error_details()
+            .error_info()
+            .is_some_and(|info| info.reason == "BACKEND_REFUSED_CREDENTIAL")
 }
 
 /// The timeout for a downstream call made while serving `incoming`: the caller's remaining
@@ -236,7 +338,11 @@ where
     let missing = missing_of(distinct.into_iter().map(str::to_owned).collect())
         .await
         .map_err(|status| {
-            if is_unreachable(&status) {
+            if is_credential_refused(&status) {
+                Error::CredentialRefused {
+                    service: service.to_owned(),
+                }
+            } else if is_unreachable(&status) {
                 Error::DependencyUnavailable {
                     service: service.to_owned(),
                     cause: format!("{:?}: {}", status.code(), status.message()),

@@ -36,6 +36,28 @@ pub const STATEMENTS_ADDR: &str = "CHANCERY_STATEMENTS_ADDR";
 /// `true` (default) or `false`: whether server reflection is served. Health stays on either way.
 pub const REFLECTION: &str = "CHANCERY_REFLECTION";
 
+/// Path of the tokens file (a mounted Secret): `<role> <principal> <token>` per line, role
+/// `reader` or `writer`. Unset: authentication is off and every start logs a warning.
+pub const TOKENS_FILE: &str = "CHANCERY_TOKENS_FILE";
+/// `true` or `false` (default): whether read RPCs are allowed without a token when
+/// authentication is on. Writes always need a writer token.
+pub const OPEN_READS: &str = "CHANCERY_OPEN_READS";
+/// Path of a file holding the token this service sends on its calls to other services.
+pub const SERVICE_TOKEN_FILE: &str = "CHANCERY_SERVICE_TOKEN_FILE";
+
+/// Path of the PEM certificate chain the gRPC listener serves (and presents to other services
+/// as its client certificate); set with [`TLS_KEY`], the listener speaks TLS only.
+pub const TLS_CERT: &str = "CHANCERY_TLS_CERT";
+/// Path of the PEM private key of [`TLS_CERT`]; both or neither.
+pub const TLS_KEY: &str = "CHANCERY_TLS_KEY";
+/// Path of a PEM CA bundle: clients must present a certificate it signed (mutual TLS).
+pub const TLS_CLIENT_CA: &str = "CHANCERY_TLS_CLIENT_CA";
+/// Path of a PEM CA bundle that `https://` backends' certificates are verified against.
+pub const TLS_CA: &str = "CHANCERY_TLS_CA";
+/// `host:port` of a second, plaintext listener serving only `grpc.health.v1.Health` (for
+/// kubelet probes when the gRPC listener speaks TLS); unset, none is started.
+pub const HEALTH_LISTEN: &str = "CHANCERY_HEALTH_LISTEN";
+
 /// Exit code for a bad configuration (`EX_USAGE` of sysexits.h).
 pub const EXIT_CONFIG: i32 = 64;
 
@@ -75,6 +97,12 @@ pub struct ServerConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Whether server reflection (v1 and v1alpha) is served; on by default.
     pub reflection: bool,
+    /// Access control: who may call, and the token sent to other services; off by default.
+    pub auth: crate::auth::AuthConfig,
+    /// TLS of the listener and of calls to other services; off by default.
+    pub tls: crate::tls::TlsConfig,
+    /// Where the plaintext health-only listener listens; `None` (the default) starts none.
+    pub health_listen: Option<SocketAddr>,
 }
 
 impl ServerConfig {
@@ -88,6 +116,9 @@ impl ServerConfig {
             max_concurrent_requests: 512,
             metrics_listen: None,
             reflection: true,
+            auth: crate::auth::AuthConfig::default(),
+            tls: crate::tls::TlsConfig::default(),
+            health_listen: None,
         }
     }
 }
@@ -187,6 +218,84 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 "false" => Ok(false),
                 other => Err(format!("must be `true` or `false` (got {other:?})")),
             })?,
+            auth: self.auth()?,
+            tls: self.tls()?,
+            health_listen: self
+                .parse_or(HEALTH_LISTEN, None, |v| parse_socket_addr(v).map(Some))?,
+        })
+    }
+
+    /// Reads the TLS settings; the files named are read (and checked) now.
+    pub fn tls(&self) -> Result<crate::tls::TlsConfig, ConfigError> {
+        use crate::tls::{PemFile, TlsConfig, TlsIdentity};
+        use std::path::Path;
+        match (self.raw(TLS_CERT).is_some(), self.raw(TLS_KEY).is_some()) {
+            (true, false) => {
+                return Err(ConfigError {
+                    variable: TLS_KEY,
+                    problem: format!("must be set when {TLS_CERT} is (both or neither)"),
+                });
+            }
+            (false, true) => {
+                return Err(ConfigError {
+                    variable: TLS_CERT,
+                    problem: format!("must be set when {TLS_KEY} is (both or neither)"),
+                });
+            }
+            _ => {}
+        }
+        let cert = self.parse_or(TLS_CERT, None, |v| {
+            PemFile::certificates(Path::new(v)).map(Some)
+        })?;
+        let key = self.parse_or(TLS_KEY, None, |v| {
+            PemFile::private_key(Path::new(v)).map(Some)
+        })?;
+        let identity = match cert.zip(key) {
+            Some((cert, key)) => {
+                Some(TlsIdentity::new(cert, key).map_err(|problem| ConfigError {
+                    variable: TLS_KEY,
+                    problem,
+                })?)
+            }
+            None => None,
+        };
+        let client_ca = self.parse_or(TLS_CLIENT_CA, None, |v| {
+            PemFile::certificates(Path::new(v)).map(Some)
+        })?;
+        if client_ca.is_some() && identity.is_none() {
+            return Err(ConfigError {
+                variable: TLS_CLIENT_CA,
+                problem: format!(
+                    "needs {TLS_CERT} and {TLS_KEY}: client certificates are checked on a TLS listener only"
+                ),
+            });
+        }
+        let ca = self.parse_or(TLS_CA, None, |v| {
+            PemFile::certificates(Path::new(v)).map(Some)
+        })?;
+        Ok(TlsConfig {
+            identity,
+            client_ca,
+            ca,
+        })
+    }
+
+    /// Reads the access control settings; the files named are read (and checked) now.
+    pub fn auth(&self) -> Result<crate::auth::AuthConfig, ConfigError> {
+        use crate::auth::{Credentials, ServiceToken};
+        use std::path::Path;
+        Ok(crate::auth::AuthConfig {
+            credentials: self.parse_or(TOKENS_FILE, None, |v| {
+                Credentials::load(Path::new(v)).map(Some)
+            })?,
+            open_reads: self.parse_or(OPEN_READS, false, |v| match v {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                other => Err(format!("must be `true` or `false` (got {other:?})")),
+            })?,
+            service_token: self.parse_or(SERVICE_TOKEN_FILE, None, |v| {
+                ServiceToken::load(Path::new(v)).map(Some)
+            })?,
         })
     }
 
@@ -200,7 +309,16 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             variable,
             problem: format!("bad default {default:?}"),
         })?;
-        self.parse_or(variable, default, parse_backend_uri)
+        let uri = self.parse_or(variable, default, parse_backend_uri)?;
+        if uri.scheme_str() == Some("https") && self.raw(TLS_CA).is_none() {
+            return Err(ConfigError {
+                variable,
+                problem: format!(
+                    "https:// needs {TLS_CA}, the CA bundle the service's certificate is verified against"
+                ),
+            });
+        }
+        Ok(uri)
     }
 
     /// Reads the log format.
@@ -253,19 +371,21 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
-/// Parses the URI of another service: `http://host:port`. (`https://` needs TLS, which this
-/// build does not have yet; it is refused rather than silently sent in clear.)
+/// Parses the URI of another service: `http://host:port` (plaintext) or `https://host:port`
+/// (TLS, verified against [`TLS_CA`], which [`Env::backend`] requires for it).
 pub fn parse_backend_uri(value: &str) -> Result<tonic::transport::Uri, String> {
     let uri: tonic::transport::Uri = value
         .parse()
         .map_err(|_| format!("must be a URI such as http://actors:50052 (got {value:?})"))?;
     match (uri.scheme_str(), uri.host(), uri.port_u16()) {
-        (Some("http"), Some(_), Some(_)) if uri.path() == "/" || uri.path().is_empty() => Ok(uri),
-        (Some("https"), _, _) => Err(
-            "https:// is not supported yet: this build has no TLS; use http:// inside the cluster"
-                .into(),
-        ),
-        _ => Err(format!("must be http://host:port (got {value:?})")),
+        (Some("http" | "https"), Some(_), Some(_))
+            if uri.path() == "/" || uri.path().is_empty() =>
+        {
+            Ok(uri)
+        }
+        _ => Err(format!(
+            "must be http://host:port or https://host:port (got {value:?})"
+        )),
     }
 }
 
@@ -370,6 +490,32 @@ mod tests {
     }
 
     #[test]
+    fn tls_files_come_in_pairs_and_https_backends_need_a_ca() {
+        let error = env(&[(TLS_CERT, "/etc/tls/tls.crt")]).tls().unwrap_err();
+        assert_eq!(error.variable, TLS_KEY, "{error}");
+        let error = env(&[(TLS_KEY, "/etc/tls/tls.key")]).tls().unwrap_err();
+        assert_eq!(error.variable, TLS_CERT, "{error}");
+        let error = env(&[(TLS_CLIENT_CA, "/nonexistent/ca.crt")])
+            .tls()
+            .unwrap_err();
+        assert_eq!(error.variable, TLS_CLIENT_CA, "{error}");
+        assert!(error.problem.contains("/nonexistent/ca.crt"), "{error}");
+        let error = env(&[(TLS_CA, "/nonexistent/ca.crt")]).tls().unwrap_err();
+        assert_eq!(error.variable, TLS_CA, "{error}");
+        assert_eq!(env(&[]).tls().unwrap(), crate::tls::TlsConfig::default());
+
+        let error = env(&[(ACTORS_ADDR, "https://actors:50052")])
+            .backend(ACTORS_ADDR, "http://127.0.0.1:1")
+            .unwrap_err();
+        assert_eq!(error.variable, ACTORS_ADDR);
+        assert!(error.problem.contains(TLS_CA), "{error}");
+        let uri = env(&[(ACTORS_ADDR, "https://actors:50052"), (TLS_CA, "/ca.crt")])
+            .backend(ACTORS_ADDR, "http://127.0.0.1:1")
+            .unwrap();
+        assert_eq!(uri.to_string(), "https://actors:50052/");
+    }
+
+    #[test]
     fn a_bad_value_names_its_variable() {
         for (variable, value) in [
             (LISTEN, "localhost"),
@@ -380,6 +526,7 @@ mod tests {
             (MAX_CONCURRENT_REQUESTS, "0"),
             (REFLECTION, "off"),
             (METRICS_LISTEN, "9090"),
+            (HEALTH_LISTEN, "8081"),
         ] {
             let error = env(&[(variable, value)]).service(ACTORS).unwrap_err();
             assert_eq!(error.variable, variable);

@@ -15,12 +15,17 @@
 //! runs under a transaction advisory lock.
 
 use std::path::Path;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
+
+/// Longest wait for a PostgreSQL connection from the pool, reconnecting included. Well under
+/// request deadlines, so while the server is down or unreachable a request fails UNAVAILABLE
+/// ("the database is unavailable") in about this long instead of running into its deadline.
+pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +90,50 @@ pub struct Database {
     pub pool: AnyPool,
     /// The backend behind the pool.
     pub backend: Backend,
+    /// The queue of this process's writers: see [`Database::begin_write`].
+    writers: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Database {
+    /// A database on `pool`, whose writers have not started queuing yet.
+    fn new(pool: AnyPool, backend: Backend) -> Self {
+        Self {
+            pool,
+            backend,
+            writers: Arc::default(),
+        }
+    }
+}
+
+/// A transaction from [`Database::begin_write`]: the connection it runs on (use it as
+/// `&mut tx` or `&mut *tx` wherever an `AnyConnection` goes) and this writer's turn, held
+/// until [`commit`](Self::commit) or drop (which rolls back).
+#[derive(Debug)]
+pub struct WriteTransaction {
+    // Declared first so it ends (commits or starts its rollback) before the turn passes on.
+    transaction: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl WriteTransaction {
+    /// Commits, then hands the turn to the next writer.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.transaction.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTransaction {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.transaction
+    }
+}
+
+impl std::ops::DerefMut for WriteTransaction {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.transaction
+    }
 }
 
 impl Database {
@@ -97,9 +146,17 @@ impl Database {
     /// it is `BEGIN` and a transaction advisory lock keyed on the schema (`current_schema()`), so
     /// every replica of the service queues on the same lock and other services do not. Reads
     /// never wait for it.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+    ///
+    /// Before that, the writers of this process queue in turn (first come, first served) on an
+    /// async lock, holding no connection while they wait. Without it, each waiting writer held
+    /// a pool connection while SQLite's busy handler polled for the lock (sleeping up to 100 ms
+    /// between tries, so the lock sat idle and a writer could lose every race until
+    /// `busy_timeout` failed it), and a burst of writers took every connection of the pool, so
+    /// reads waited too.
+    pub async fn begin_write(&self) -> Result<WriteTransaction, sqlx::Error> {
+        let turn = self.writers.clone().lock_owned().await;
+        let transaction = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => {
                 let mut transaction = self.pool.begin().await?;
                 // The two-key form: a key space of its own, apart from single-key locks such
@@ -108,9 +165,13 @@ impl Database {
                     .bind(WRITE_LOCK_CLASS)
                     .execute(&mut *transaction)
                     .await?;
-                Ok(transaction)
+                transaction
             }
-        }
+        };
+        Ok(WriteTransaction {
+            transaction,
+            _turn: turn,
+        })
     }
 }
 
@@ -338,18 +399,12 @@ pub async fn connect(url: &str, migrations: &Migrations) -> Result<Database, DbE
                 })
             });
         let pool = options.connect(&url).await.map_err(connect_error)?;
-        (
-            Database {
-                pool,
-                backend: Backend::Sqlite,
-            },
-            migrations.sqlite,
-        )
+        (Database::new(pool, Backend::Sqlite), migrations.sqlite)
     } else {
         let (url, schema) = split_schema(url);
         let mut options = AnyPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10));
+            .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT);
         if let Some(schema) = schema {
             if !is_plain_identifier(&schema) {
                 return Err(DbError::Schema {
@@ -368,13 +423,7 @@ pub async fn connect(url: &str, migrations: &Migrations) -> Result<Database, DbE
             });
         }
         let pool = options.connect(&url).await.map_err(connect_error)?;
-        (
-            Database {
-                pool,
-                backend: Backend::Postgres,
-            },
-            migrations.postgres,
-        )
+        (Database::new(pool, Backend::Postgres), migrations.postgres)
     };
     migrator
         .run(&database.pool)
@@ -562,6 +611,75 @@ mod tests {
         assert!(!is_plain_identifier("a\"; DROP"));
         assert!(!is_plain_identifier(""));
         assert!(!is_plain_identifier("1x"));
+    }
+
+    /// While one writer holds its transaction and twelve more (more than the pool's eight
+    /// connections) queue behind it, a read still gets a connection at once, and the queued
+    /// writers then write in the order they came.
+    #[tokio::test]
+    async fn queued_writers_hold_no_connection_and_write_in_turn() {
+        static NONE: Migrator = Migrator::DEFAULT;
+        let dir = std::env::temp_dir().join(format!(
+            "chancery-db-writers-{}-{}",
+            std::process::id(),
+            crate::time::now_micros()
+        ));
+        let url = format!("sqlite://{}/writers.db", dir.display());
+        let migrations = Migrations {
+            sqlite: &NONE,
+            postgres: &NONE,
+        };
+        let db = connect(&url, &migrations)
+            .await
+            .expect("a SQLite file opens");
+        sqlx::query("CREATE TABLE log (n INTEGER NOT NULL)")
+            .execute(&db.pool)
+            .await
+            .expect("a table");
+
+        let first = db.begin_write().await.expect("the first writer");
+        let mut queued = Vec::new();
+        for n in 0..12_i64 {
+            let db = db.clone();
+            queued.push(tokio::spawn(async move {
+                let mut tx = db.begin_write().await?;
+                sqlx::query("INSERT INTO log (n) VALUES ($1)")
+                    .bind(n)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            }));
+            // Lets this writer take its place in the queue before the next one comes.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let read = tokio::time::timeout(
+            Duration::from_secs(2),
+            sqlx::query("SELECT COUNT(*) AS n FROM log").fetch_one(&db.pool),
+        )
+        .await;
+        match read {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => panic!("the read failed: {error}"),
+            Err(_) => panic!("a read waited over 2 s for a connection behind queued writers"),
+        }
+
+        drop(first);
+        for writer in queued {
+            writer
+                .await
+                .expect("a writer task")
+                .expect("each queued writer writes");
+        }
+        let order: Vec<i64> = sqlx::query("SELECT n FROM log ORDER BY rowid")
+            .fetch_all(&db.pool)
+            .await
+            .expect("the log")
+            .iter()
+            .map(|row| sqlx::Row::get(row, "n"))
+            .collect();
+        assert_eq!(order, (0..12).collect::<Vec<i64>>());
+        db.pool.close().await;
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

@@ -65,9 +65,59 @@ impl std::fmt::Display for Violations {
     }
 }
 
+/// Most field violations one status reports; the message counts the ones left out. Together
+/// with [`MAX_DETAIL_CHARS`] and [`MAX_MESSAGE_CHARS`] this keeps an error's headers
+/// (`grpc-message`, `grpc-status-details-bin`) under 8 KiB whatever the request held, so
+/// every client can read them (gRPC C-core's default metadata limit is 8 KiB) and a huge
+/// request cannot make a huge error.
+pub const MAX_REPORTED_VIOLATIONS: usize = 20;
+
+/// Longest field path or violation description reported, in characters (an echoed value is
+/// cut, ending in `…`).
+pub const MAX_DETAIL_CHARS: usize = 120;
+
+/// Longest status message (and `ErrorInfo` metadata value), in characters.
+pub const MAX_MESSAGE_CHARS: usize = 1024;
+
+/// `text` cut to at most `max` characters, the cut marked with `…`.
+fn bounded(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
+/// The violations a status reports (at most [`MAX_REPORTED_VIOLATIONS`], each bounded), and a
+/// message listing them with the count of those left out.
+fn reported(prefix: &str, violations: &Violations) -> (Vec<FieldViolation>, String) {
+    let shown: Vec<FieldViolation> = violations
+        .iter()
+        .take(MAX_REPORTED_VIOLATIONS)
+        .map(|v| {
+            FieldViolation::new(
+                bounded(&v.field, MAX_DETAIL_CHARS),
+                bounded(&v.description, MAX_DETAIL_CHARS),
+            )
+        })
+        .collect();
+    let mut message = String::from(prefix);
+    for (i, v) in shown.iter().enumerate() {
+        message.push_str(if i == 0 { ": " } else { "; " });
+        message.push_str(&format!("{}: {}", v.field, v.description));
+    }
+    let total = violations.iter().count();
+    if total > shown.len() {
+        let mut message = bounded(&message, MAX_MESSAGE_CHARS - 64);
+        message.push_str(&format!(" ({} of {total} problems reported)", shown.len()));
+        return (shown, message);
+    }
+    (shown, bounded(&message, MAX_MESSAGE_CHARS))
+}
+
 fn with_info(code: Code, message: String, reason: &str, mut details: ErrorDetails) -> Status {
     details.set_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new());
-    Status::with_error_details(code, message, details)
+    Status::with_error_details(code, bounded(&message, MAX_MESSAGE_CHARS), details)
 }
 
 fn with_info_metadata(
@@ -79,19 +129,15 @@ fn with_info_metadata(
     let mut details = ErrorDetails::new();
     let metadata: std::collections::HashMap<String, String> = metadata
         .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .map(|(k, v)| ((*k).to_owned(), bounded(v, MAX_MESSAGE_CHARS)))
         .collect();
     details.set_error_info(reason, ERROR_DOMAIN, metadata);
-    Status::with_error_details(code, message, details)
+    Status::with_error_details(code, bounded(&message, MAX_MESSAGE_CHARS), details)
 }
 
 /// INVALID_ARGUMENT with one `BadRequest` field violation per problem (reason `INVALID_REQUEST`).
 pub fn invalid_argument(violations: &Violations) -> Status {
-    let field_violations: Vec<FieldViolation> = violations
-        .iter()
-        .map(|v| FieldViolation::new(v.field.clone(), v.description.clone()))
-        .collect();
-    let message = format!("invalid request: {violations}");
+    let (field_violations, message) = reported("invalid request", violations);
     with_info(
         Code::InvalidArgument,
         message,
@@ -113,13 +159,9 @@ pub fn not_found(resource_name: &str) -> Status {
 /// NOT_FOUND for several resources of one batch: the message lists them, `ErrorInfo.metadata`
 /// has them comma-separated under `resources`, and a `BadRequest` names the request field of each.
 pub fn not_found_many(resource_names: &[String], violations: &Violations) -> Status {
-    let joined = resource_names.join(", ");
-    let mut details = ErrorDetails::with_bad_request(
-        violations
-            .iter()
-            .map(|v| FieldViolation::new(v.field.clone(), v.description.clone()))
-            .collect::<Vec<_>>(),
-    );
+    let joined = bounded(&resource_names.join(", "), MAX_MESSAGE_CHARS);
+    let (field_violations, _) = reported("", violations);
+    let mut details = ErrorDetails::with_bad_request(field_violations);
     let metadata: std::collections::HashMap<String, String> =
         [("resources".to_owned(), joined.clone())]
             .into_iter()
@@ -171,6 +213,34 @@ pub fn unavailable(what: &str) -> Status {
         format!("{what} is unavailable; retry later"),
         "DEPENDENCY_UNAVAILABLE",
         &[("dependency", what)],
+    )
+}
+
+/// UNAVAILABLE: `service` (such as `the actors service`) refused the credential this service
+/// sends it (reason `BACKEND_REFUSED_CREDENTIAL`). The caller's own credential is not in
+/// question: the deployment is misconfigured, and a retry helps only once it is fixed.
+pub fn backend_refused_credential(service: &str) -> Status {
+    with_info_metadata(
+        Code::Unavailable,
+        format!(
+            "{service} refused this service's credential: its service token \
+             (CHANCERY_SERVICE_TOKEN_FILE) is missing, unknown there or lacks the writer role; \
+             an operator must fix the deployment"
+        ),
+        "BACKEND_REFUSED_CREDENTIAL",
+        &[("dependency", service)],
+    )
+}
+
+/// UNAVAILABLE without a call: the circuit breaker of `target` (a backend's short name, such
+/// as `actors`) is open (reason `CIRCUIT_OPEN`, see [`crate::breaker`]); `message` says when
+/// the next attempt goes through.
+pub fn circuit_open(target: &str, message: String) -> Status {
+    with_info_metadata(
+        Code::Unavailable,
+        message,
+        crate::breaker::CIRCUIT_OPEN_REASON,
+        &[("dependency", target)],
     )
 }
 
@@ -230,6 +300,12 @@ pub enum Error {
         service: String,
         /// What went wrong, for the log.
         cause: String,
+    },
+    /// Another service refused this service's own credential (a misconfiguration).
+    #[error("{service} refused this service's credential")]
+    CredentialRefused {
+        /// The service, such as `the actors service`.
+        service: String,
     },
     /// Several resources of a batch do not exist; each is named by its request field.
     #[error("not found: {}", names.join(", "))]
@@ -301,6 +377,10 @@ impl From<Error> for Status {
                 tracing::warn!(%service, %cause, "dependency unavailable");
                 unavailable(&service)
             }
+            Error::CredentialRefused { service } => {
+                tracing::error!(%service, "a backend refused this service's credential: check CHANCERY_SERVICE_TOKEN_FILE");
+                backend_refused_credential(&service)
+            }
             Error::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");
                 internal()
@@ -344,5 +424,69 @@ mod tests {
         let details = status.get_error_details();
         let info = details.error_info().expect("error info");
         assert_eq!(info.metadata.get("resource").unwrap(), "actors/nobody");
+    }
+}
+
+#[cfg(test)]
+mod bounded_errors {
+    use super::*;
+
+    /// Bytes of the headers an error status becomes.
+    fn header_bytes(status: &Status) -> usize {
+        status
+            .clone()
+            .into_http::<()>()
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum()
+    }
+
+    #[test]
+    fn a_huge_request_cannot_make_a_huge_error() {
+        let huge = "x".repeat(4 << 20);
+        let mut violations = Violations::default();
+        violations.add("names[0]", format!("is not valid (got {huge:?})"));
+        for i in 1..5000 {
+            violations.add(format!("names[{i}]"), format!("is not valid (got \"{i}\")"));
+        }
+        let status = invalid_argument(&violations);
+        assert!(
+            header_bytes(&status) < 8 * 1024,
+            "{}",
+            header_bytes(&status)
+        );
+        assert!(
+            status
+                .message()
+                .starts_with("invalid request: names[0]: is not valid")
+                && status
+                    .message()
+                    .ends_with(" (20 of 5000 problems reported)"),
+            "{}",
+            status.message()
+        );
+        let details = status.get_error_details();
+        let reported = &details.bad_request().expect("bad request").field_violations;
+        assert_eq!(reported.len(), MAX_REPORTED_VIOLATIONS);
+        assert_eq!(reported[0].field, "names[0]");
+        assert_eq!(reported[0].description.chars().count(), MAX_DETAIL_CHARS);
+        assert!(reported[0].description.ends_with('…'));
+
+        let names: Vec<String> = (0..10_000).map(|i| format!("actors/missing-{i}")).collect();
+        let missing = not_found_many(&names, &violations);
+        assert!(
+            header_bytes(&missing) < 8 * 1024,
+            "{}",
+            header_bytes(&missing)
+        );
+        assert!(header_bytes(&not_found(&huge)) < 8 * 1024);
+    }
+
+    #[test]
+    fn short_texts_are_kept_whole() {
+        assert_eq!(bounded("actor.kind", 10), "actor.kind");
+        assert_eq!(bounded("actor.kinds", 10), "actor.kin…");
+        assert_eq!(bounded("ééééé", 3), "éé…");
     }
 }

@@ -399,6 +399,7 @@ where
             trace_id = %trace.trace_id_hex(),
             span_id = %trace.span_id_hex(),
             method = %path,
+            principal = tracing::field::Empty,
         );
         #[cfg(feature = "otlp")]
         crate::telemetry::set_parent(&span, &trace);

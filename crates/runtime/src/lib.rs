@@ -5,7 +5,9 @@
 //!
 //! # Layout
 //!
+//! - [`auth`]: bearer tokens: who may call, reads vs writes, the service's own credential.
 //! - [`backends`]: channels to other services, deadlines, one-call reference checks.
+//! - [`breaker`]: the circuit breaker of calls to one backend (fail fast while it is down).
 //! - [`config`]: one typed struct read from `CHANCERY_*` variables; bad values name the variable.
 //! - [`telemetry`]: `RUST_LOG` filtering and `CHANCERY_LOG_FORMAT` (pretty or JSON).
 //! - [`server`]: [`server::serve`] runs a service's routes with health, reflection v1 and v1alpha,
@@ -19,12 +21,16 @@
 //! - [`db`]: SQLite or PostgreSQL through one `AnyPool`, migrations run at start-up.
 //! - [`idempotency`]: request ids that make creates safe to retry.
 //! - [`errors`]: field violations and the canonical-code constructors every service maps to.
+//! - [`readiness`]: health per service follows the database (readiness), `""` stays liveness.
 //! - [`page_token`]: opaque, integrity-checked keyset cursors bound to the query that made them.
 //! - [`names`]: resource names, id syntax, generated ids, request ids.
 //! - [`fuzzy_date`]: EDTF parsing into precision and bounds.
 //! - [`text`]: case- and accent-folding for name search, and text field checks.
+//! - [`tls`]: TLS and mutual TLS of the listener and of calls to other services (rustls).
 
+pub mod auth;
 pub mod backends;
+pub mod breaker;
 pub mod config;
 pub mod db;
 pub mod errors;
@@ -34,9 +40,11 @@ pub mod layers;
 pub mod metrics;
 pub mod names;
 pub mod page_token;
+pub mod readiness;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
 pub mod text;
 pub mod time;
+pub mod tls;
 pub mod trace_context;

@@ -13,6 +13,8 @@
 //! | `chancery_rpc_shed_total` | counter | `service`, `method` |
 //! | `chancery_backend_calls_total` | counter | `service`, `target`, `method`, `outcome` |
 //! | `chancery_backend_call_duration_seconds` | histogram | `service`, `target`, `method` |
+//! | `chancery_backend_circuit_open` | gauge | `service`, `target` |
+//! | `chancery_backend_short_circuited_total` | counter | `service`, `target` |
 //! | `chancery_store_seconds` | histogram | `service`, `operation` |
 //!
 //! `method` is the RPC's name (`GetActor`); calls to methods the service does not have are
@@ -419,6 +421,33 @@ pub fn record_backend_call(
         LATENCY_BUCKETS,
         &[("service", service), ("target", target), ("method", method)],
         elapsed.as_secs_f64(),
+    );
+}
+
+/// Name of the gauge of open circuit breakers (1 while `service`'s circuit to `target` is open
+/// or half-open, see [`crate::breaker`]).
+pub const BACKEND_CIRCUIT_OPEN: &str = "chancery_backend_circuit_open";
+/// Name of the counter of calls an open circuit refused without making them.
+pub const BACKEND_SHORT_CIRCUITED: &str = "chancery_backend_short_circuited_total";
+
+/// Moves the open-circuit gauge of `service`'s calls to `target` by `delta` (+1 when the
+/// circuit opens, -1 when it closes).
+pub fn circuit_open(service: &str, target: &str, delta: i64) {
+    global().gauge_add(
+        BACKEND_CIRCUIT_OPEN,
+        "1 while the circuit breaker of calls to the target service is open or half-open.",
+        &[("service", service), ("target", target)],
+        delta,
+    );
+}
+
+/// Counts one call from `service` to `target` refused by an open circuit breaker.
+pub fn record_short_circuit(service: &str, target: &str) {
+    global().counter_add(
+        BACKEND_SHORT_CIRCUITED,
+        "Calls to other services refused at once because their circuit breaker is open.",
+        &[("service", service), ("target", target)],
+        1,
     );
 }
 

@@ -152,6 +152,22 @@ pub fn read_page_request(
     (size, cursor)
 }
 
+/// A list request that passed validation: what the store filters on, the query its page tokens
+/// are bound to, how many items to serve and the sort key to resume after. Each service builds
+/// it without touching its store (`read_list_*` in its `api` module), so the handlers and the
+/// fuzz targets (`tests/fuzz`) run the same checks.
+#[derive(Debug, Clone)]
+pub struct ListPage<F, C> {
+    /// The store's filter.
+    pub filter: F,
+    /// What the request's page tokens are bound to; [`page`] seals the next token with it.
+    pub query: QueryFingerprint,
+    /// Items to serve (the page size, defaulted and capped).
+    pub size: usize,
+    /// The sort key of the last item already served; `None` for the first page.
+    pub after: Option<C>,
+}
+
 /// Cuts a page from `items`, which were fetched with one row more than `size`: the extra row
 /// proves there is a next page, whose token carries `cursor` of the page's last item.
 pub fn page<T>(

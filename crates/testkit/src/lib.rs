@@ -13,8 +13,10 @@
 //! person exploring it would.
 
 pub mod fakes;
+pub mod proxy;
 pub mod python;
 pub mod seed;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -395,17 +397,24 @@ pub struct Options {
     pub communications: Option<SocketAddr>,
     /// Where the statements service listens; as for `actors`.
     pub statements: Option<SocketAddr>,
+    /// How the test's own channel ([`TestServer::channel`]) speaks TLS to a server whose
+    /// `server.tls` has a certificate (see [`tls::client_tls`]). `None` with a TLS server: the
+    /// channel is plaintext and unconnected, so every call on it fails.
+    pub client_tls: Option<tonic::transport::ClientTlsConfig>,
 }
 
 /// An address where nothing listens: connections to it are refused at once.
 pub const NOBODY: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 1);
 
-fn backend(addr: Option<SocketAddr>) -> Channel {
-    let uri = format!("http://{}", addr.unwrap_or(NOBODY))
+/// A channel to a backend at `addr`: `https://` when `tls` has a CA to verify it with (then
+/// the server's certificate, if any, is its client certificate), else `http://`.
+fn backend(addr: Option<SocketAddr>, tls: &chancery_runtime::tls::TlsConfig) -> Channel {
+    let scheme = if tls.ca.is_some() { "https" } else { "http" };
+    let uri = format!("{scheme}://{}", addr.unwrap_or(NOBODY))
         .parse()
         .expect("backend uri");
-    chancery_runtime::backends::lazy_channel(&uri)
+    chancery_runtime::backends::lazy_channel_with(&uri, tls).expect("backend TLS settings")
 }
 
 impl Default for Options {
@@ -418,6 +427,7 @@ impl Default for Options {
             actors: None,
             communications: None,
             statements: None,
+            client_tls: None,
         }
     }
 }
@@ -480,6 +490,8 @@ pub async fn spawn_with(service: Service, options: Options) -> TestServer {
         let _ = stopped.await;
     };
     let server = options.server;
+    let tls = server.tls.clone();
+    let client_tls = options.client_tls;
     let (actors, communications, statements) =
         (options.actors, options.communications, options.statements);
     let task = match service {
@@ -498,7 +510,7 @@ pub async fn spawn_with(service: Service, options: Options) -> TestServer {
                 .await
                 .expect("open the communications database");
             let backends = chancery_communications::Backends {
-                actors: backend(actors),
+                actors: backend(actors, &tls),
             };
             tokio::spawn(async move {
                 chancery_communications::serve_with_database(
@@ -513,8 +525,8 @@ pub async fn spawn_with(service: Service, options: Options) -> TestServer {
                 .await
                 .expect("open the statements database");
             let backends = chancery_statements::Backends {
-                actors: backend(actors),
-                communications: backend(communications),
+                actors: backend(actors, &tls),
+                communications: backend(communications, &tls),
             };
             tokio::spawn(async move {
                 chancery_statements::serve_with_database(
@@ -529,9 +541,9 @@ pub async fn spawn_with(service: Service, options: Options) -> TestServer {
                 .await
                 .expect("open the gateway database");
             let backends = chancery_gateway::Backends {
-                actors: backend(actors),
-                communications: backend(communications),
-                statements: backend(statements),
+                actors: backend(actors, &tls),
+                communications: backend(communications, &tls),
+                statements: backend(statements, &tls),
             };
             tokio::spawn(async move {
                 chancery_gateway::serve_with_database(
@@ -542,7 +554,15 @@ pub async fn spawn_with(service: Service, options: Options) -> TestServer {
             })
         }
     };
-    let channel = connect(addr).await;
+    let channel = match (client_tls, tls.serves_tls()) {
+        (Some(client_tls), _) => tls::connect_tls(addr, client_tls)
+            .await
+            .expect("connect to the test server over TLS"),
+        (None, true) => Endpoint::from_shared(format!("http://{addr}"))
+            .expect("endpoint")
+            .connect_lazy(),
+        (None, false) => connect(addr).await,
+    };
     TestServer {
         addr,
         channel,
@@ -601,16 +621,39 @@ pub async fn spawn_suite_on(backend: Backend) -> Suite {
 /// database lives as long as the suite, or longer if the caller keeps a handle (to start the
 /// suite again on the same data).
 pub async fn spawn_suite_in(database: Arc<TestDatabase>) -> Suite {
-    let options = Options {
-        database: Some(database),
+    spawn_suite_with(database, |_| Options::default().server).await
+}
+
+/// Starts the four services on `database` as [`spawn_suite_in`] does, each with the server
+/// settings `server` gives for it (such as its access control, see [`auth_config`]).
+pub async fn spawn_suite_with(
+    database: Arc<TestDatabase>,
+    server: impl Fn(Service) -> ServerConfig,
+) -> Suite {
+    spawn_suite_options(database, |service| Options {
+        server: server(service),
         ..Options::default()
+    })
+    .await
+}
+
+/// Starts the four services on `database`, each with the options `options` gives for it
+/// (its `database` and backend addresses are set here): such as TLS settings for the server
+/// and the test's own channel (see [`tls`]).
+pub async fn spawn_suite_options(
+    database: Arc<TestDatabase>,
+    options: impl Fn(Service) -> Options,
+) -> Suite {
+    let options = |service| Options {
+        database: Some(database.clone()),
+        ..options(service)
     };
-    let actors = spawn_with(Service::Actors, options.clone()).await;
+    let actors = spawn_with(Service::Actors, options(Service::Actors)).await;
     let communications = spawn_with(
         Service::Communications,
         Options {
             actors: Some(actors.addr),
-            ..options.clone()
+            ..options(Service::Communications)
         },
     )
     .await;
@@ -619,7 +662,7 @@ pub async fn spawn_suite_in(database: Arc<TestDatabase>) -> Suite {
         Options {
             actors: Some(actors.addr),
             communications: Some(communications.addr),
-            ..options.clone()
+            ..options(Service::Statements)
         },
     )
     .await;
@@ -629,7 +672,7 @@ pub async fn spawn_suite_in(database: Arc<TestDatabase>) -> Suite {
             actors: Some(actors.addr),
             communications: Some(communications.addr),
             statements: Some(statements.addr),
-            ..options
+            ..options(Service::Gateway)
         },
     )
     .await;
@@ -681,6 +724,36 @@ macro_rules! backend_tests {
             )+
         }
     };
+}
+
+/// Access control for a test server: the credentials of `tokens` (the text of a tokens file,
+/// `<role> <principal> <token>` per line), reads open or not, and the token the server sends
+/// to the services it calls.
+pub fn auth_config(
+    tokens: &str,
+    open_reads: bool,
+    service_token: Option<&str>,
+) -> chancery_runtime::auth::AuthConfig {
+    use chancery_runtime::auth::{AuthConfig, Credentials, ServiceToken};
+    AuthConfig {
+        credentials: Some(
+            Credentials::parse(Path::new("test-tokens"), tokens).expect("valid test tokens"),
+        ),
+        open_reads,
+        service_token: service_token
+            .map(|token| ServiceToken::new(token).expect("a valid service token")),
+    }
+}
+
+/// A channel that sends `authorization: Bearer <token>` on every call (nothing when `None`):
+/// wrap it in any client, as in `ActorServiceClient::new(with_token(channel, Some(TOKEN)))`.
+pub fn with_token(
+    channel: Channel,
+    token: Option<&str>,
+) -> tonic::service::interceptor::InterceptedService<Channel, chancery_runtime::auth::Bearer> {
+    use chancery_runtime::auth::{Bearer, ServiceToken};
+    let token = token.map(|token| ServiceToken::new(token).expect("a valid token"));
+    tonic::service::interceptor::InterceptedService::new(channel, Bearer::new(token.as_ref()))
 }
 
 /// A channel to `addr`, connected eagerly.

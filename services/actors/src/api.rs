@@ -12,10 +12,11 @@ use chancery_proto::actors::v1::{
     ListPostsResponse, ListTenuresRequest, ListTenuresResponse, OfficeAnswer, Post, PostClass,
     ResolveOfficesRequest, ResolveOfficesResponse, Tenure,
 };
+use chancery_proto::common::v1::FuzzyDate;
 use chancery_runtime::errors::Violations;
 use chancery_runtime::idempotency::request_key;
 use chancery_runtime::names::id_of;
-use chancery_runtime::page_token::{self, QueryFingerprint, page};
+use chancery_runtime::page_token::{self, ListPage, QueryFingerprint, page};
 use chancery_runtime::{fuzzy_date, names, text};
 use tonic::{Request, Response, Status};
 
@@ -87,43 +88,18 @@ impl ActorService for ActorApi {
         &self,
         request: Request<ListActorsRequest>,
     ) -> Result<Response<ListActorsResponse>, Status> {
-        let request = request.into_inner();
-        let mut violations = Violations::default();
-        check_kind_filter::<ActorKind>(&mut violations, "kind", request.kind);
-        check_country_filter(&mut violations, "country", &request.country);
-        let parent_id = names::check_optional(&mut violations, "parent", &request.parent, "actors")
-            .unwrap_or_default();
-        text::check_optional(
-            &mut violations,
-            "name_contains",
-            &request.name_contains,
-            domain::MAX_NAME_CHARS,
-        );
-        if request.name_contains.contains('\n') {
-            violations.add("name_contains", "must be on one line");
-        }
-        let filter = ActorFilter {
-            kind: request.kind,
-            country: request.country.clone(),
-            parent_id: parent_id.to_owned(),
-            name_folded: text::fold(request.name_contains.trim()),
-        };
-        let query = QueryFingerprint::new("ListActors")
-            .with("kind", filter.kind)
-            .with("country", &filter.country)
-            .with("parent", &filter.parent_id)
-            .with("name_contains", &filter.name_folded);
-        let (size, cursor) = page_token::read_page_request(
-            &mut violations,
-            request.page_size,
-            &request.page_token,
+        let list = read_list_actors(&request.into_inner()).map_err(Error::from)?;
+        let query = list.query;
+        let actors = self
+            .store
+            .list_actors(&list.filter, list.after.as_deref(), list.size + 1)
+            .await?;
+        let (actors, next_page_token) = page(
+            actors,
+            list.size,
+            |a| vec![id_of(&a.name).to_owned()],
             &query,
         );
-        violations.into_result().map_err(Error::from)?;
-        let after = cursor.as_ref().and_then(|c| c.first()).map(String::as_str);
-        let actors = self.store.list_actors(&filter, after, size + 1).await?;
-        let (actors, next_page_token) =
-            page(actors, size, |a| vec![id_of(&a.name).to_owned()], &query);
         Ok(Response::new(ListActorsResponse {
             actors,
             next_page_token,
@@ -136,15 +112,7 @@ impl ActorService for ActorApi {
         request: Request<CreateActorRequest>,
     ) -> Result<Response<Actor>, Status> {
         let request = request.into_inner();
-        let mut violations = Violations::default();
-        names::check_optional_id(&mut violations, "actor_id", &request.actor_id);
-        names::check_request_id(&mut violations, "request_id", &request.request_id);
-        let Some(actor) = request.actor.clone() else {
-            violations.add("actor", "is required");
-            return Err(Error::Invalid(violations).into());
-        };
-        let references = domain::validate_actor(&mut violations, "actor", &actor);
-        violations.into_result().map_err(Error::from)?;
+        let (actor, references) = validate_create_actor(&request).map_err(Error::from)?;
         let id = if request.actor_id.is_empty() {
             names::generate_id("act")
         } else {
@@ -164,36 +132,7 @@ impl ActorService for ActorApi {
         &self,
         request: Request<UpdateActorRequestAlias>,
     ) -> Result<Response<Actor>, Status> {
-        let request = request.into_inner();
-        let mut violations = Violations::default();
-        let Some(patch) = request.actor else {
-            violations.add("actor", "is required");
-            return Err(Error::Invalid(violations).into());
-        };
-        let id = names::check(&mut violations, "actor.name", &patch.name, "actors")
-            .unwrap_or_default()
-            .to_owned();
-        let paths = match &request.update_mask {
-            Some(mask) => {
-                for (i, path) in mask.paths.iter().enumerate() {
-                    if path != "*" && !domain::ACTOR_MASK_PATHS.contains(&path.as_str()) {
-                        violations.add(
-                            format!("update_mask.paths[{i}]"),
-                            format!(
-                                "{path:?} is not an updatable field; use one of {}",
-                                domain::ACTOR_MASK_PATHS.join(", ")
-                            ),
-                        );
-                    }
-                }
-                if mask.paths.is_empty() {
-                    violations.add("update_mask.paths", "must name at least one field, or `*`");
-                }
-                mask.paths.clone()
-            }
-            None => domain::implied_actor_mask(&patch),
-        };
-        violations.into_result().map_err(Error::from)?;
+        let (id, patch, paths) = read_update_actor(&request.into_inner()).map_err(Error::from)?;
         let updated = self
             .store
             .update_actor(&id, &patch.etag, |mut current| {
@@ -232,15 +171,7 @@ impl ActorService for ActorApi {
         request: Request<CreatePostRequest>,
     ) -> Result<Response<Post>, Status> {
         let request = request.into_inner();
-        let mut violations = Violations::default();
-        names::check_optional_id(&mut violations, "post_id", &request.post_id);
-        names::check_request_id(&mut violations, "request_id", &request.request_id);
-        let Some(post) = request.post.clone() else {
-            violations.add("post", "is required");
-            return Err(Error::Invalid(violations).into());
-        };
-        let organization_id = domain::validate_post(&mut violations, &post);
-        violations.into_result().map_err(Error::from)?;
+        let (post, organization_id) = validate_create_post(&request).map_err(Error::from)?;
         let id = if request.post_id.is_empty() {
             names::generate_id("pst")
         } else {
@@ -272,37 +203,18 @@ impl ActorService for ActorApi {
         &self,
         request: Request<ListPostsRequest>,
     ) -> Result<Response<ListPostsResponse>, Status> {
-        let request = request.into_inner();
-        let mut violations = Violations::default();
-        let organization_id = names::check_optional(
-            &mut violations,
-            "organization",
-            &request.organization,
-            "actors",
-        )
-        .unwrap_or_default();
-        check_kind_filter::<PostClass>(&mut violations, "post_class", request.post_class);
-        check_country_filter(&mut violations, "country", &request.country);
-        let filter = PostFilter {
-            organization_id: organization_id.to_owned(),
-            post_class: request.post_class,
-            country: request.country.clone(),
-        };
-        let query = QueryFingerprint::new("ListPosts")
-            .with("organization", &filter.organization_id)
-            .with("post_class", filter.post_class)
-            .with("country", &filter.country);
-        let (size, cursor) = page_token::read_page_request(
-            &mut violations,
-            request.page_size,
-            &request.page_token,
+        let list = read_list_posts(&request.into_inner()).map_err(Error::from)?;
+        let query = list.query;
+        let posts = self
+            .store
+            .list_posts(&list.filter, list.after.as_deref(), list.size + 1)
+            .await?;
+        let (posts, next_page_token) = page(
+            posts,
+            list.size,
+            |p| vec![id_of(&p.name).to_owned()],
             &query,
         );
-        violations.into_result().map_err(Error::from)?;
-        let after = cursor.as_ref().and_then(|c| c.first()).map(String::as_str);
-        let posts = self.store.list_posts(&filter, after, size + 1).await?;
-        let (posts, next_page_token) =
-            page(posts, size, |p| vec![id_of(&p.name).to_owned()], &query);
         Ok(Response::new(ListPostsResponse {
             posts,
             next_page_token,
@@ -315,20 +227,7 @@ impl ActorService for ActorApi {
         request: Request<CreateTenureRequest>,
     ) -> Result<Response<Tenure>, Status> {
         let request = request.into_inner();
-        let mut violations = Violations::default();
-        let actor_id = names::check(&mut violations, "parent", &request.parent, "actors")
-            .unwrap_or_default()
-            .to_owned();
-        names::check_optional_id(&mut violations, "tenure_id", &request.tenure_id);
-        names::check_request_id(&mut violations, "request_id", &request.request_id);
-        let valid = match &request.tenure {
-            Some(tenure) => domain::validate_tenure(&mut violations, tenure),
-            None => {
-                violations.add("tenure", "is required");
-                None
-            }
-        };
-        violations.into_result().map_err(Error::from)?;
+        let (actor_id, valid) = validate_create_tenure(&request).map_err(Error::from)?;
         let valid =
             valid.ok_or_else(|| Error::Internal("tenure validated without a result".into()))?;
         let id = if request.tenure_id.is_empty() {
@@ -374,45 +273,18 @@ impl ActorService for ActorApi {
         request: Request<ListTenuresRequest>,
     ) -> Result<Response<ListTenuresResponse>, Status> {
         let request = request.into_inner();
-        let mut violations = Violations::default();
-        let actor_id = if request.parent == "actors/-" {
-            None
-        } else {
-            Some(
-                names::check(&mut violations, "parent", &request.parent, "actors")
-                    .unwrap_or_default(),
-            )
-        };
-        let post_id = names::check_optional(&mut violations, "post", &request.post, "posts")
-            .unwrap_or_default();
-        let query = QueryFingerprint::new("ListTenures")
-            .with("parent", &request.parent)
-            .with("post", post_id);
-        let (size, cursor) = page_token::read_page_request(
-            &mut violations,
-            request.page_size,
-            &request.page_token,
-            &query,
-        );
-        let after = match cursor.as_deref() {
-            None => None,
-            Some([start, actor, id]) => match start.parse::<i64>() {
-                Ok(start) => Some((start, actor.as_str(), id.as_str())),
-                Err(_) => {
-                    violations.add("page_token", "is not a valid page token");
-                    None
-                }
-            },
-            Some(_) => {
-                violations.add("page_token", "is not a valid page token");
-                None
-            }
-        };
-        violations.into_result().map_err(Error::from)?;
+        let list = read_list_tenures(&request).map_err(Error::from)?;
+        let (actor_id, post_id) = &list.filter;
+        let after = list
+            .after
+            .as_ref()
+            .map(|(start, actor, id)| (*start, actor.as_str(), id.as_str()));
         let tenures = self
             .store
-            .list_tenures(actor_id, post_id, after, size + 1)
+            .list_tenures(actor_id.as_deref(), post_id, after, list.size + 1)
             .await?;
+        let query = list.query;
+        let size = list.size;
         let (tenures, next_page_token) = page(
             tenures,
             size,
@@ -436,41 +308,9 @@ impl ActorService for ActorApi {
         &self,
         request: Request<ResolveOfficesRequest>,
     ) -> Result<Response<ResolveOfficesResponse>, Status> {
-        let request = request.into_inner();
-        let mut violations = Violations::default();
-        if request.queries.len() > MAX_BATCH {
-            violations.add(
-                "queries",
-                format!(
-                    "must have at most {MAX_BATCH} entries (got {})",
-                    request.queries.len()
-                ),
-            );
-        }
-        let mut questions = Vec::with_capacity(request.queries.len());
-        for (i, query) in request.queries.iter().enumerate().take(MAX_BATCH) {
-            let actor_id = names::check(
-                &mut violations,
-                &format!("queries[{i}].actor"),
-                &query.actor,
-                "actors",
-            );
-            let date = match &query.date {
-                Some(date) => {
-                    fuzzy_date::normalize(&mut violations, &format!("queries[{i}].date"), date)
-                }
-                None => {
-                    violations.add(format!("queries[{i}].date"), "is required");
-                    None
-                }
-            };
-            if let (Some(actor_id), Some(date)) = (actor_id, date) {
-                questions.push((query.actor.clone(), actor_id, date));
-            }
-        }
-        violations.into_result().map_err(Error::from)?;
+        let questions = read_resolve_offices(&request.into_inner()).map_err(Error::from)?;
 
-        let actor_ids: HashSet<&str> = questions.iter().map(|(_, id, _)| *id).collect();
+        let actor_ids: HashSet<&str> = questions.iter().map(|(_, id, _)| id.as_str()).collect();
         let existing = self.store.existing_actor_ids(&actor_ids).await?;
         let tenures = self.store.tenures_of(&actor_ids).await?;
         let post_ids: HashSet<&str> = tenures.iter().map(|t| t.post_id.as_str()).collect();
@@ -493,7 +333,7 @@ impl ActorService for ActorApi {
                     })
                     .collect();
                 OfficeAnswer {
-                    actor_found: existing.contains(actor_id),
+                    actor_found: existing.contains(actor_id.as_str()),
                     actor,
                     date: Some(date),
                     offices,
@@ -502,6 +342,288 @@ impl ActorService for ActorApi {
             .collect();
         Ok(Response::new(ResolveOfficesResponse { answers }))
     }
+}
+
+/// Validates a `ListActors` request as the handler does, without the store: the filter, the
+/// query its page tokens are bound to, the page size and the id to resume after, or every
+/// problem on its field path.
+pub fn read_list_actors(
+    request: &ListActorsRequest,
+) -> std::result::Result<ListPage<ActorFilter, String>, Violations> {
+    let mut violations = Violations::default();
+    check_kind_filter::<ActorKind>(&mut violations, "kind", request.kind);
+    check_country_filter(&mut violations, "country", &request.country);
+    let parent_id = names::check_optional(&mut violations, "parent", &request.parent, "actors")
+        .unwrap_or_default();
+    text::check_optional(
+        &mut violations,
+        "name_contains",
+        &request.name_contains,
+        domain::MAX_NAME_CHARS,
+    );
+    if request.name_contains.contains('\n') {
+        violations.add("name_contains", "must be on one line");
+    }
+    let filter = ActorFilter {
+        kind: request.kind,
+        country: request.country.clone(),
+        parent_id: parent_id.to_owned(),
+        name_folded: text::fold(request.name_contains.trim()),
+    };
+    let query = QueryFingerprint::new("ListActors")
+        .with("kind", filter.kind)
+        .with("country", &filter.country)
+        .with("parent", &filter.parent_id)
+        .with("name_contains", &filter.name_folded);
+    let (size, cursor) = page_token::read_page_request(
+        &mut violations,
+        request.page_size,
+        &request.page_token,
+        &query,
+    );
+    violations.into_result()?;
+    let after = cursor.and_then(|c| c.into_iter().next());
+    Ok(ListPage {
+        filter,
+        query,
+        size,
+        after,
+    })
+}
+
+/// Validates a `ListPosts` request as the handler does, without the store (see
+/// [`read_list_actors`]).
+pub fn read_list_posts(
+    request: &ListPostsRequest,
+) -> std::result::Result<ListPage<PostFilter, String>, Violations> {
+    let mut violations = Violations::default();
+    let organization_id = names::check_optional(
+        &mut violations,
+        "organization",
+        &request.organization,
+        "actors",
+    )
+    .unwrap_or_default();
+    check_kind_filter::<PostClass>(&mut violations, "post_class", request.post_class);
+    check_country_filter(&mut violations, "country", &request.country);
+    let filter = PostFilter {
+        organization_id: organization_id.to_owned(),
+        post_class: request.post_class,
+        country: request.country.clone(),
+    };
+    let query = QueryFingerprint::new("ListPosts")
+        .with("organization", &filter.organization_id)
+        .with("post_class", filter.post_class)
+        .with("country", &filter.country);
+    let (size, cursor) = page_token::read_page_request(
+        &mut violations,
+        request.page_size,
+        &request.page_token,
+        &query,
+    );
+    violations.into_result()?;
+    let after = cursor.and_then(|c| c.into_iter().next());
+    Ok(ListPage {
+        filter,
+        query,
+        size,
+        after,
+    })
+}
+
+/// The filter of a tenure listing: the actor's id (`None` for `actors/-`, every actor) and the
+/// post's id (empty: any post).
+pub type TenureFilter = (Option<String>, String);
+
+/// The sort key a tenure page resumes after: start (microseconds), actor id, tenure id.
+pub type TenureCursor = (i64, String, String);
+
+/// Validates a `ListTenures` request as the handler does, without the store (see
+/// [`read_list_actors`]); a token whose key is not a tenure key is refused on `page_token`.
+pub fn read_list_tenures(
+    request: &ListTenuresRequest,
+) -> std::result::Result<ListPage<TenureFilter, TenureCursor>, Violations> {
+    let mut violations = Violations::default();
+    let actor_id = if request.parent == "actors/-" {
+        None
+    } else {
+        Some(
+            names::check(&mut violations, "parent", &request.parent, "actors")
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    };
+    let post_id = names::check_optional(&mut violations, "post", &request.post, "posts")
+        .unwrap_or_default()
+        .to_owned();
+    let query = QueryFingerprint::new("ListTenures")
+        .with("parent", &request.parent)
+        .with("post", &post_id);
+    let (size, cursor) = page_token::read_page_request(
+        &mut violations,
+        request.page_size,
+        &request.page_token,
+        &query,
+    );
+    let after = match cursor {
+        None => None,
+        Some(cursor) => match <[String; 3]>::try_from(cursor) {
+            Ok([start, actor, id]) => match start.parse::<i64>() {
+                Ok(start) => Some((start, actor, id)),
+                Err(_) => {
+                    violations.add("page_token", "is not a valid page token");
+                    None
+                }
+            },
+            Err(_) => {
+                violations.add("page_token", "is not a valid page token");
+                None
+            }
+        },
+    };
+    violations.into_result()?;
+    Ok(ListPage {
+        filter: (actor_id, post_id),
+        query,
+        size,
+        after,
+    })
+}
+
+/// Validates a `CreateActor` request as the handler does before the store: the actor and the
+/// references the store must check, or every problem on its field path.
+pub fn validate_create_actor(
+    request: &CreateActorRequest,
+) -> std::result::Result<(Actor, domain::ActorReferences), Violations> {
+    let mut violations = Violations::default();
+    names::check_optional_id(&mut violations, "actor_id", &request.actor_id);
+    names::check_request_id(&mut violations, "request_id", &request.request_id);
+    let Some(actor) = request.actor.clone() else {
+        violations.add("actor", "is required");
+        return Err(violations);
+    };
+    let references = domain::validate_actor(&mut violations, "actor", &actor);
+    violations.into_result()?;
+    Ok((actor, references))
+}
+
+/// Validates an `UpdateActor` request as the handler does before the store: the actor's id, the
+/// patch and the paths to replace. The store then validates the merged actor with
+/// [`domain::validate_actor`].
+pub fn read_update_actor(
+    request: &UpdateActorRequestAlias,
+) -> std::result::Result<(String, Actor, Vec<String>), Violations> {
+    let mut violations = Violations::default();
+    let Some(patch) = request.actor.clone() else {
+        violations.add("actor", "is required");
+        return Err(violations);
+    };
+    let id = names::check(&mut violations, "actor.name", &patch.name, "actors")
+        .unwrap_or_default()
+        .to_owned();
+    let paths = match &request.update_mask {
+        Some(mask) => {
+            for (i, path) in mask.paths.iter().enumerate() {
+                if path != "*" && !domain::ACTOR_MASK_PATHS.contains(&path.as_str()) {
+                    violations.add(
+                        format!("update_mask.paths[{i}]"),
+                        format!(
+                            "{path:?} is not an updatable field; use one of {}",
+                            domain::ACTOR_MASK_PATHS.join(", ")
+                        ),
+                    );
+                }
+            }
+            if mask.paths.is_empty() {
+                violations.add("update_mask.paths", "must name at least one field, or `*`");
+            }
+            mask.paths.clone()
+        }
+        None => domain::implied_actor_mask(&patch),
+    };
+    violations.into_result()?;
+    Ok((id, patch, paths))
+}
+
+/// Validates a `CreatePost` request as the handler does before the store: the post and its
+/// organization's id, or every problem on its field path.
+pub fn validate_create_post(
+    request: &CreatePostRequest,
+) -> std::result::Result<(Post, String), Violations> {
+    let mut violations = Violations::default();
+    names::check_optional_id(&mut violations, "post_id", &request.post_id);
+    names::check_request_id(&mut violations, "request_id", &request.request_id);
+    let Some(post) = request.post.clone() else {
+        violations.add("post", "is required");
+        return Err(violations);
+    };
+    let organization_id = domain::validate_post(&mut violations, &post);
+    violations.into_result()?;
+    Ok((post, organization_id))
+}
+
+/// Validates a `CreateTenure` request as the handler does before the store: the actor's id and
+/// the tenure with its computed bounds, or every problem on its field path. The tenure is
+/// `None` only if [`domain::validate_tenure`] broke its contract (no result, no violation),
+/// which the handler answers INTERNAL.
+pub fn validate_create_tenure(
+    request: &CreateTenureRequest,
+) -> std::result::Result<(String, Option<domain::ValidTenure>), Violations> {
+    let mut violations = Violations::default();
+    let actor_id = names::check(&mut violations, "parent", &request.parent, "actors")
+        .unwrap_or_default()
+        .to_owned();
+    names::check_optional_id(&mut violations, "tenure_id", &request.tenure_id);
+    names::check_request_id(&mut violations, "request_id", &request.request_id);
+    let valid = match &request.tenure {
+        Some(tenure) => domain::validate_tenure(&mut violations, tenure),
+        None => {
+            violations.add("tenure", "is required");
+            None
+        }
+    };
+    violations.into_result()?;
+    Ok((actor_id, valid))
+}
+
+/// Validates a `ResolveOffices` request as the handler does before the store: per answerable
+/// query, its actor name, actor id and normalized date; or every problem on its field path.
+pub fn read_resolve_offices(
+    request: &ResolveOfficesRequest,
+) -> std::result::Result<Vec<(String, String, FuzzyDate)>, Violations> {
+    let mut violations = Violations::default();
+    if request.queries.len() > MAX_BATCH {
+        violations.add(
+            "queries",
+            format!(
+                "must have at most {MAX_BATCH} entries (got {})",
+                request.queries.len()
+            ),
+        );
+    }
+    let mut questions = Vec::with_capacity(request.queries.len());
+    for (i, query) in request.queries.iter().enumerate().take(MAX_BATCH) {
+        let actor_id = names::check(
+            &mut violations,
+            &format!("queries[{i}].actor"),
+            &query.actor,
+            "actors",
+        );
+        let date = match &query.date {
+            Some(date) => {
+                fuzzy_date::normalize(&mut violations, &format!("queries[{i}].date"), date)
+            }
+            None => {
+                violations.add(format!("queries[{i}].date"), "is required");
+                None
+            }
+        };
+        if let (Some(actor_id), Some(date)) = (actor_id, date) {
+            questions.push((query.actor.clone(), actor_id.to_owned(), date));
+        }
+    }
+    violations.into_result()?;
+    Ok(questions)
 }
 
 type UpdateActorRequestAlias = chancery_proto::actors::v1::UpdateActorRequest;
@@ -523,5 +645,30 @@ mod tests {
         assert_eq!(parse_tenure_name("actors/a/tenures/"), None);
         assert_eq!(parse_tenure_name("posts/a/tenures/b"), None);
         assert_eq!(parse_tenure_name("actors/A/tenures/b"), None);
+    }
+
+    #[test]
+    fn tenure_listings_resume_only_after_an_issued_tenure_key() {
+        let request = ListTenuresRequest {
+            parent: "actors/-".into(),
+            ..Default::default()
+        };
+        let query = read_list_tenures(&request).unwrap().query;
+        let with_token = |cursor: &[&str]| ListTenuresRequest {
+            page_token: page_token::encode(&query, cursor),
+            ..request.clone()
+        };
+        let list = read_list_tenures(&with_token(&["-5", "a", "t"])).unwrap();
+        assert_eq!(list.after, Some((-5, "a".to_owned(), "t".to_owned())));
+        for bad in [&["x", "a", "t"][..], &["1"], &["1", "a", "t", "u"]] {
+            let violations = read_list_tenures(&with_token(bad)).unwrap_err();
+            let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
+            assert_eq!(fields, ["page_token"], "{bad:?}");
+        }
+        let other = ListTenuresRequest {
+            parent: "actors/a".into(),
+            ..with_token(&["-5", "a", "t"])
+        };
+        assert!(read_list_tenures(&other).is_err());
     }
 }

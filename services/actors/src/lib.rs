@@ -83,11 +83,12 @@ pub async fn serve_with_database(
     database: Database,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    chancery_runtime::server::serve(
+    chancery_runtime::server::serve_with_readiness(
         listener,
         server,
-        routes(database),
+        routes(database.clone()),
         &[SERVICE_NAME],
+        Some(database),
         shutdown,
     )
     .await?;

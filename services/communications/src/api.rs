@@ -12,14 +12,14 @@ use chancery_proto::communications::v1::{
     AppendStatusRequest, BatchGetCommunicationsRequest, BatchGetCommunicationsResponse,
     Communication, CommunicationKind, CreateCommunicationRequest, DeleteCommunicationRequest,
     GetCommunicationRequest, Lifecycle, ListCommunicationsRequest, ListCommunicationsResponse,
-    UpdateCommunicationRequest, Verification,
+    StatusAssertion, UpdateCommunicationRequest, Verification,
 };
 use chancery_runtime::backends::{
     CALL_TIMEOUT, Reference, call_timeout, check_references, outbound,
 };
 use chancery_runtime::errors::Violations;
 use chancery_runtime::idempotency::request_key;
-use chancery_runtime::page_token::{self, QueryFingerprint, page};
+use chancery_runtime::page_token::{self, ListPage, QueryFingerprint, page};
 use chancery_runtime::{fuzzy_date, names};
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
@@ -38,12 +38,18 @@ const ACTORS_SERVICE: &str = "the actors service";
 pub struct Api {
     store: Store,
     backends: Backends,
+    /// The circuit breaker of every call to the actors service.
+    actors_breaker: chancery_runtime::breaker::Breaker,
 }
 
 impl Api {
     /// The service on `store`, checking references through `backends`.
     pub fn new(store: Store, backends: Backends) -> Self {
-        Self { store, backends }
+        Self {
+            store,
+            backends,
+            actors_breaker: chancery_runtime::breaker::Breaker::new("communications", "actors"),
+        }
     }
 
     /// Asks the actors service, in one `BatchGetActors` call, which referenced actors do not
@@ -56,7 +62,9 @@ impl Api {
         references: &[Reference],
     ) -> Result<Violations> {
         let timeout = call_timeout(incoming, CALL_TIMEOUT);
-        let mut client = ActorServiceClient::new(outbound(self.backends.actors.clone()));
+        let mut client = ActorServiceClient::new(
+            outbound(self.backends.actors.clone()).with_breaker(&self.actors_breaker),
+        );
         check_references(references, ACTORS_SERVICE, |names| async move {
             let mut request = Request::new(BatchGetActorsRequest {
                 names,
@@ -155,75 +163,8 @@ impl CommunicationService for Api {
         &self,
         request: Request<ListCommunicationsRequest>,
     ) -> Result<Response<ListCommunicationsResponse>, Status> {
-        let request = request.into_inner();
-        let mut violations = Violations::default();
-        let participant_id = names::check_optional(
-            &mut violations,
-            "participant",
-            &request.participant,
-            "actors",
-        )
-        .unwrap_or_default();
-        let counterpart_id = names::check_optional(
-            &mut violations,
-            "counterpart",
-            &request.counterpart,
-            "actors",
-        )
-        .unwrap_or_default();
-        if !request.counterpart.is_empty() && request.participant.is_empty() {
-            violations.add(
-                "counterpart",
-                "needs `participant`: the pair query asks for communications between the two",
-            );
-        }
-        check_enum_filter::<CommunicationKind>(&mut violations, "kind", request.kind);
-        check_enum_filter::<Lifecycle>(&mut violations, "lifecycle", request.lifecycle);
-        check_enum_filter::<Verification>(&mut violations, "verification", request.verification);
-        let from = date_filter(&mut violations, "date_from", request.date_from.as_ref());
-        let to = date_filter(&mut violations, "date_to", request.date_to.as_ref());
-        if let (Some(from), Some(to)) = (from, to)
-            && to.1 < from.0
-        {
-            violations.add("date_to", "must not end before `date_from` begins");
-        }
-        if !request.topic.is_empty() && !names::is_valid_id(&request.topic) {
-            violations.add(
-                "topic",
-                format!(
-                    "must be a topic id such as `mariupol-evacuation` (got {:?})",
-                    request.topic
-                ),
-            );
-        }
-        let filter = ListFilter {
-            participant_id: participant_id.to_owned(),
-            counterpart_id: counterpart_id.to_owned(),
-            kind: request.kind,
-            lifecycle: request.lifecycle,
-            verification: request.verification,
-            from: from.map(|(earliest, _)| earliest),
-            to: to.map(|(_, latest)| latest),
-            topic_id: request.topic.clone(),
-        };
-        let bound = |value: Option<i64>| value.map_or_else(String::new, |v| v.to_string());
-        let query = QueryFingerprint::new("ListCommunications")
-            .with("participant", &filter.participant_id)
-            .with("counterpart", &filter.counterpart_id)
-            .with("kind", filter.kind)
-            .with("lifecycle", filter.lifecycle)
-            .with("verification", filter.verification)
-            .with("date_from", bound(filter.from))
-            .with("date_to", bound(filter.to))
-            .with("topic", &filter.topic_id);
-        let (size, cursor) = page_token::read_page_request(
-            &mut violations,
-            request.page_size,
-            &request.page_token,
-            &query,
-        );
-        let after = read_cursor(&mut violations, cursor);
-        violations.into_result().map_err(Error::from)?;
+        let list = read_list_communications(&request.into_inner()).map_err(Error::from)?;
+        let (filter, after, size, query) = (list.filter, list.after, list.size, list.query);
         let listed = self.store.list(&filter, after.as_ref(), size + 1).await?;
         let (listed, next_page_token) = page(
             listed,
@@ -249,29 +190,9 @@ impl CommunicationService for Api {
         request: Request<CreateCommunicationRequest>,
     ) -> Result<Response<Communication>, Status> {
         let (metadata, _, request) = request.into_parts();
-        let mut violations = Violations::default();
-        names::check_optional_id(
-            &mut violations,
-            "communication_id",
-            &request.communication_id,
-        );
-        names::check_request_id(&mut violations, "request_id", &request.request_id);
-        let Some(communication) = &request.communication else {
-            violations.add("communication", "is required");
-            return Err(Error::Invalid(violations).into());
-        };
+        let (valid, references) = validate_create_communication(&request).map_err(Error::from)?;
         let id =
             (!request.communication_id.is_empty()).then_some(request.communication_id.as_str());
-        let mut valid =
-            domain::validate_communication(&mut violations, "communication", communication, id);
-        valid.status_log = domain::validate_status_log(
-            &mut violations,
-            "communication.status_log",
-            &communication.status_log,
-        );
-        let references = domain::actor_references("communication", &valid, ReferenceScope::ALL);
-        domain::check_reference_count(&mut violations, "communication", &references);
-        violations.into_result().map_err(Error::from)?;
 
         let key = request_key("CreateCommunication", &request.request_id, &request);
         if let Some(replayed) = self.store.replayed(key.as_ref()).await? {
@@ -294,21 +215,7 @@ impl CommunicationService for Api {
         request: Request<UpdateCommunicationRequest>,
     ) -> Result<Response<Communication>, Status> {
         let (metadata, _, request) = request.into_parts();
-        let mut violations = Violations::default();
-        let Some(patch) = request.communication else {
-            violations.add("communication", "is required");
-            return Err(Error::Invalid(violations).into());
-        };
-        let id = names::check(
-            &mut violations,
-            "communication.name",
-            &patch.name,
-            "communications",
-        )
-        .unwrap_or_default()
-        .to_owned();
-        let paths = domain::check_mask(&mut violations, request.update_mask.as_ref(), &patch);
-        violations.into_result().map_err(Error::from)?;
+        let (id, patch, paths) = read_update_communication(&request).map_err(Error::from)?;
 
         // Merge onto the current version and validate the result before asking the actors
         // service anything; the store merges again in its transaction, onto what it reads there.
@@ -363,19 +270,7 @@ impl CommunicationService for Api {
         request: Request<AppendStatusRequest>,
     ) -> Result<Response<Communication>, Status> {
         let (metadata, _, request) = request.into_parts();
-        let mut violations = Violations::default();
-        let id = names::check(&mut violations, "name", &request.name, "communications")
-            .unwrap_or_default()
-            .to_owned();
-        names::check_request_id(&mut violations, "request_id", &request.request_id);
-        let status = match &request.status {
-            Some(status) => domain::validate_status(&mut violations, "status", status),
-            None => {
-                violations.add("status", "is required");
-                Default::default()
-            }
-        };
-        violations.into_result().map_err(Error::from)?;
+        let (id, status) = validate_append_status(&request).map_err(Error::from)?;
 
         let key = request_key("AppendStatus", &request.request_id, &request);
         if let Some(replayed) = self.store.replayed(key.as_ref()).await? {
@@ -400,6 +295,164 @@ impl CommunicationService for Api {
         );
         Ok(Response::new(updated))
     }
+}
+
+/// Validates a `ListCommunications` request as the handler does, without the store: the filter,
+/// the query its page tokens are bound to, the page size and the key to resume after, or every
+/// problem on its field path.
+pub fn read_list_communications(
+    request: &ListCommunicationsRequest,
+) -> std::result::Result<ListPage<ListFilter, Cursor>, Violations> {
+    let mut violations = Violations::default();
+    let participant_id = names::check_optional(
+        &mut violations,
+        "participant",
+        &request.participant,
+        "actors",
+    )
+    .unwrap_or_default();
+    let counterpart_id = names::check_optional(
+        &mut violations,
+        "counterpart",
+        &request.counterpart,
+        "actors",
+    )
+    .unwrap_or_default();
+    if !request.counterpart.is_empty() && request.participant.is_empty() {
+        violations.add(
+            "counterpart",
+            "needs `participant`: the pair query asks for communications between the two",
+        );
+    }
+    check_enum_filter::<CommunicationKind>(&mut violations, "kind", request.kind);
+    check_enum_filter::<Lifecycle>(&mut violations, "lifecycle", request.lifecycle);
+    check_enum_filter::<Verification>(&mut violations, "verification", request.verification);
+    let from = date_filter(&mut violations, "date_from", request.date_from.as_ref());
+    let to = date_filter(&mut violations, "date_to", request.date_to.as_ref());
+    if let (Some(from), Some(to)) = (from, to)
+        && to.1 < from.0
+    {
+        violations.add("date_to", "must not end before `date_from` begins");
+    }
+    if !request.topic.is_empty() && !names::is_valid_id(&request.topic) {
+        violations.add(
+            "topic",
+            format!(
+                "must be a topic id such as `mariupol-evacuation` (got {:?})",
+                request.topic
+            ),
+        );
+    }
+    let filter = ListFilter {
+        participant_id: participant_id.to_owned(),
+        counterpart_id: counterpart_id.to_owned(),
+        kind: request.kind,
+        lifecycle: request.lifecycle,
+        verification: request.verification,
+        from: from.map(|(earliest, _)| earliest),
+        to: to.map(|(_, latest)| latest),
+        topic_id: request.topic.clone(),
+    };
+    let bound = |value: Option<i64>| value.map_or_else(String::new, |v| v.to_string());
+    let query = QueryFingerprint::new("ListCommunications")
+        .with("participant", &filter.participant_id)
+        .with("counterpart", &filter.counterpart_id)
+        .with("kind", filter.kind)
+        .with("lifecycle", filter.lifecycle)
+        .with("verification", filter.verification)
+        .with("date_from", bound(filter.from))
+        .with("date_to", bound(filter.to))
+        .with("topic", &filter.topic_id);
+    let (size, cursor) = page_token::read_page_request(
+        &mut violations,
+        request.page_size,
+        &request.page_token,
+        &query,
+    );
+    let after = read_cursor(&mut violations, cursor);
+    violations.into_result()?;
+    Ok(ListPage {
+        filter,
+        query,
+        size,
+        after,
+    })
+}
+
+/// Validates a `CreateCommunication` request as the handler does before any remote call or
+/// store access: the communication to store and the actor references to check, or every problem
+/// on its field path.
+pub fn validate_create_communication(
+    request: &CreateCommunicationRequest,
+) -> std::result::Result<(Communication, Vec<Reference>), Violations> {
+    let mut violations = Violations::default();
+    names::check_optional_id(
+        &mut violations,
+        "communication_id",
+        &request.communication_id,
+    );
+    names::check_request_id(&mut violations, "request_id", &request.request_id);
+    let Some(communication) = &request.communication else {
+        violations.add("communication", "is required");
+        return Err(violations);
+    };
+    let id = (!request.communication_id.is_empty()).then_some(request.communication_id.as_str());
+    let mut valid =
+        domain::validate_communication(&mut violations, "communication", communication, id);
+    valid.status_log = domain::validate_status_log(
+        &mut violations,
+        "communication.status_log",
+        &communication.status_log,
+    );
+    let references = domain::actor_references("communication", &valid, ReferenceScope::ALL);
+    domain::check_reference_count(&mut violations, "communication", &references);
+    violations.into_result()?;
+    Ok((valid, references))
+}
+
+/// Validates an `UpdateCommunication` request as the handler does before reading the stored
+/// version: the communication's id, the patch and the paths to replace. The handler then merges
+/// with [`domain::apply_mask`] and validates the result with [`domain::validate_communication`].
+pub fn read_update_communication(
+    request: &UpdateCommunicationRequest,
+) -> std::result::Result<(String, Communication, Vec<String>), Violations> {
+    let mut violations = Violations::default();
+    let Some(patch) = request.communication.clone() else {
+        violations.add("communication", "is required");
+        return Err(violations);
+    };
+    let id = names::check(
+        &mut violations,
+        "communication.name",
+        &patch.name,
+        "communications",
+    )
+    .unwrap_or_default()
+    .to_owned();
+    let paths = domain::check_mask(&mut violations, request.update_mask.as_ref(), &patch);
+    violations.into_result()?;
+    Ok((id, patch, paths))
+}
+
+/// Validates an `AppendStatus` request as the handler does before any remote call or store
+/// access: the communication's id and the status to append, or every problem on its field path.
+pub fn validate_append_status(
+    request: &AppendStatusRequest,
+) -> std::result::Result<(String, StatusAssertion), Violations> {
+    let mut violations = Violations::default();
+    let id = names::check(&mut violations, "name", &request.name, "communications")
+        .unwrap_or_default()
+        .to_owned();
+    names::check_request_id(&mut violations, "request_id", &request.request_id);
+    let status = match &request.status {
+        Some(status) => domain::validate_status(&mut violations, "status", status),
+        None => {
+            violations.add("status", "is required");
+            Default::default()
+        }
+    };
+    violations.into_result()?;
+    Ok((id, status))
 }
 
 #[cfg(test)]

@@ -70,6 +70,13 @@ pub async fn import(
     import::import(gateway, request, metadata).await
 }
 
+/// Validates a bundle as `ImportBundle` does before reading anything (names, duplicates, the
+/// episode, the write order); the error is the status the RPC answers. Lets the fuzz targets
+/// (`tests/fuzz`) run the check without a database.
+pub fn validate(bundle: &Bundle) -> Result<(), Status> {
+    import::check(bundle)
+}
+
 /// `ExportBundle`: reads an episode and everything it refers to back as a bundle.
 pub async fn export(
     gateway: &Gateway,

@@ -31,7 +31,7 @@ use chancery_runtime::backends::{CALL_TIMEOUT, Reference, call_timeout, check_re
 use chancery_runtime::errors::{Error, Violations};
 use chancery_runtime::idempotency::request_key;
 use chancery_runtime::names::{self, id_of};
-use chancery_runtime::page_token::{self, QueryFingerprint, page};
+use chancery_runtime::page_token::{self, ListPage, QueryFingerprint, page};
 use chancery_runtime::{fuzzy_date, text};
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
@@ -300,7 +300,7 @@ fn masks(paths: &[String], field: &str) -> bool {
 }
 
 /// Replaces in `current` the fields of `patch` that `paths` names.
-fn apply_mask(current: &mut Episode, patch: &Episode, paths: &[String]) {
+pub fn apply_mask(current: &mut Episode, patch: &Episode, paths: &[String]) {
     if masks(paths, "title") {
         current.title.clone_from(&patch.title);
     }
@@ -492,45 +492,9 @@ pub async fn list(
     request: ListEpisodesRequest,
     _metadata: &MetadataMap,
 ) -> Result<ListEpisodesResponse, Status> {
-    let mut violations = Violations::default();
-    let mut members = Vec::new();
-    if !request.tag.is_empty() {
-        check_tag(&mut violations, "tag", &request.tag);
-        members.push(format!("tag:{}", request.tag));
-    }
-    if !request.member.is_empty() {
-        let is_member_name = MemberList::ALL
-            .iter()
-            .any(|list| names::parse(&request.member, list.collection()).is_some());
-        if !is_member_name {
-            violations.add(
-                "member",
-                format!(
-                    "must be a resource name `communications/{{id}}`, `statements/{{id}}` or `actors/{{id}}` (got {:?})",
-                    request.member
-                ),
-            );
-        }
-        members.push(request.member.clone());
-    }
-    let query = QueryFingerprint::new("ListEpisodes")
-        .with("tag", &request.tag)
-        .with("member", &request.member);
-    let (size, cursor) = page_token::read_page_request(
-        &mut violations,
-        request.page_size,
-        &request.page_token,
-        &query,
-    );
-    let after = match cursor.as_deref() {
-        None => None,
-        Some([id]) => Some(id.as_str()),
-        Some(_) => {
-            violations.add("page_token", "is not a valid page token");
-            None
-        }
-    };
-    valid(violations)?;
+    let list = read_list_episodes(&request).map_err(Error::from)?;
+    let (members, size, query) = (list.filter, list.size, list.query);
+    let after = list.after.as_deref();
     let members: Vec<&str> = members.iter().map(String::as_str).collect();
     let episodes = gateway
         .store
@@ -551,17 +515,7 @@ pub async fn create(
     request: CreateEpisodeRequest,
     metadata: &MetadataMap,
 ) -> Result<Episode, Status> {
-    let mut violations = Violations::default();
-    names::check_optional_id(&mut violations, "episode_id", &request.episode_id);
-    names::check_request_id(&mut violations, "request_id", &request.request_id);
-    let episode = match &request.episode {
-        Some(episode) => validate_episode(&mut violations, "episode", episode),
-        None => {
-            violations.add("episode", "is required");
-            Episode::default()
-        }
-    };
-    valid(violations)?;
+    let episode = validate_create_episode(&request).map_err(Error::from)?;
     let key = request_key("CreateEpisode", &request.request_id, &request);
     if let Some(replayed) = gateway.store.replayed(key.as_ref()).await? {
         return Ok(replayed);
@@ -592,33 +546,7 @@ pub async fn update(
     request: UpdateEpisodeRequest,
     metadata: &MetadataMap,
 ) -> Result<Episode, Status> {
-    let mut violations = Violations::default();
-    let Some(patch) = request.episode else {
-        violations.add("episode", "is required");
-        return Err(Error::Invalid(violations).into());
-    };
-    let id = episode_id(&mut violations, "episode.name", &patch.name);
-    let paths = match &request.update_mask {
-        Some(mask) => {
-            if mask.paths.is_empty() {
-                violations.add("update_mask.paths", "must name at least one field, or `*`");
-            }
-            for (i, path) in mask.paths.iter().enumerate() {
-                if path != "*" && !EPISODE_MASK_PATHS.contains(&path.as_str()) {
-                    violations.add(
-                        format!("update_mask.paths[{i}]"),
-                        format!(
-                            "{path:?} is not an updatable field; use one of {}, or `*`",
-                            EPISODE_MASK_PATHS.join(", ")
-                        ),
-                    );
-                }
-            }
-            mask.paths.clone()
-        }
-        None => implied_mask(&patch),
-    };
-    valid(violations)?;
+    let (id, patch, paths) = read_update_episode(&request).map_err(Error::from)?;
 
     let mut attempt = 0;
     loop {
@@ -803,6 +731,115 @@ pub async fn remove_members(
         .await?;
     tracing::info!(name = %updated.name, etag = %updated.etag, "episode members removed");
     Ok(updated)
+}
+
+/// Validates a `ListEpisodes` request as the handler does, without the store: the member keys
+/// every listed episode must have (`tag:{tag}`, a member name), the query its page tokens are
+/// bound to, the page size and the id to resume after; or every problem on its field path.
+pub fn read_list_episodes(
+    request: &ListEpisodesRequest,
+) -> std::result::Result<ListPage<Vec<String>, String>, Violations> {
+    let mut violations = Violations::default();
+    let mut members = Vec::new();
+    if !request.tag.is_empty() {
+        check_tag(&mut violations, "tag", &request.tag);
+        members.push(format!("tag:{}", request.tag));
+    }
+    if !request.member.is_empty() {
+        let is_member_name = MemberList::ALL
+            .iter()
+            .any(|list| names::parse(&request.member, list.collection()).is_some());
+        if !is_member_name {
+            violations.add(
+                "member",
+                format!(
+                    "must be a resource name `communications/{{id}}`, `statements/{{id}}` or `actors/{{id}}` (got {:?})",
+                    request.member
+                ),
+            );
+        }
+        members.push(request.member.clone());
+    }
+    let query = QueryFingerprint::new("ListEpisodes")
+        .with("tag", &request.tag)
+        .with("member", &request.member);
+    let (size, cursor) = page_token::read_page_request(
+        &mut violations,
+        request.page_size,
+        &request.page_token,
+        &query,
+    );
+    let after = match cursor.as_deref() {
+        None => None,
+        Some([id]) => Some(id.clone()),
+        Some(_) => {
+            violations.add("page_token", "is not a valid page token");
+            None
+        }
+    };
+    violations.into_result()?;
+    Ok(ListPage {
+        filter: members,
+        query,
+        size,
+        after,
+    })
+}
+
+/// Validates a `CreateEpisode` request as the handler does before any remote call or store
+/// access: the episode to store (normalized, output fields cleared), or every problem on its
+/// field path.
+pub fn validate_create_episode(
+    request: &CreateEpisodeRequest,
+) -> std::result::Result<Episode, Violations> {
+    let mut violations = Violations::default();
+    names::check_optional_id(&mut violations, "episode_id", &request.episode_id);
+    names::check_request_id(&mut violations, "request_id", &request.request_id);
+    let episode = match &request.episode {
+        Some(episode) => validate_episode(&mut violations, "episode", episode),
+        None => {
+            violations.add("episode", "is required");
+            Episode::default()
+        }
+    };
+    violations.into_result()?;
+    Ok(episode)
+}
+
+/// Validates an `UpdateEpisode` request as the handler does before reading the stored episode:
+/// the episode's id, the patch and the paths to replace. The handler then merges with
+/// [`apply_mask`] and validates the result with [`validate_episode`].
+pub fn read_update_episode(
+    request: &UpdateEpisodeRequest,
+) -> std::result::Result<(String, Episode, Vec<String>), Violations> {
+    let mut violations = Violations::default();
+    let Some(patch) = request.episode.clone() else {
+        violations.add("episode", "is required");
+        return Err(violations);
+    };
+    let id = episode_id(&mut violations, "episode.name", &patch.name);
+    let paths = match &request.update_mask {
+        Some(mask) => {
+            if mask.paths.is_empty() {
+                violations.add("update_mask.paths", "must name at least one field, or `*`");
+            }
+            for (i, path) in mask.paths.iter().enumerate() {
+                if path != "*" && !EPISODE_MASK_PATHS.contains(&path.as_str()) {
+                    violations.add(
+                        format!("update_mask.paths[{i}]"),
+                        format!(
+                            "{path:?} is not an updatable field; use one of {}, or `*`",
+                            EPISODE_MASK_PATHS.join(", ")
+                        ),
+                    );
+                }
+            }
+            mask.paths.clone()
+        }
+        None => implied_mask(&patch),
+    };
+    violations.into_result()?;
+    Ok((id, patch, paths))
 }
 
 #[cfg(test)]

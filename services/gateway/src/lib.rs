@@ -27,7 +27,8 @@ use chancery_proto::actors::v1::actor_service_client::ActorServiceClient;
 use chancery_proto::communications::v1::communication_service_client::CommunicationServiceClient;
 use chancery_proto::gateway::v1::episode_service_server::EpisodeServiceServer;
 use chancery_proto::statements::v1::statement_service_client::StatementServiceClient;
-use chancery_runtime::backends::{Outbound, lazy_channel, outbound};
+use chancery_runtime::backends::{Outbound, lazy_channel_with, outbound};
+use chancery_runtime::breaker::Breaker;
 use chancery_runtime::config::ServerConfig;
 use chancery_runtime::db::{self, Database, Migrations};
 use tokio::net::TcpListener;
@@ -65,25 +66,65 @@ pub struct Gateway {
     pub store: store::Store,
     /// The services the gateway composes.
     pub backends: Backends,
+    /// One circuit breaker per backend, shared by every call the gateway makes to it.
+    pub breakers: Breakers,
+}
+
+/// The circuit breakers of the gateway's calls to its three backends; see
+/// [`chancery_runtime::breaker`].
+#[derive(Debug, Clone)]
+pub struct Breakers {
+    /// Calls to the actors service.
+    pub actors: Breaker,
+    /// Calls to the communications service.
+    pub communications: Breaker,
+    /// Calls to the statements service.
+    pub statements: Breaker,
+}
+
+impl Default for Breakers {
+    fn default() -> Self {
+        Self {
+            actors: Breaker::new("gateway", "actors"),
+            communications: Breaker::new("gateway", "communications"),
+            statements: Breaker::new("gateway", "statements"),
+        }
+    }
 }
 
 impl Gateway {
+    /// The gateway on `store` and `backends`, with closed circuit breakers.
+    pub fn new(store: store::Store, backends: Backends) -> Self {
+        Self {
+            store,
+            backends,
+            breakers: Breakers::default(),
+        }
+    }
+
     /// A client of the actors service.
     pub fn actors(&self) -> ActorServiceClient<Outbound> {
-        ActorServiceClient::new(outbound(self.backends.actors.clone()))
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        ActorServiceClient::new(
+            outbound(self.backends.actors.clone()).with_breaker(&self.breakers.actors),
+        )
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     /// A client of the communications service.
     pub fn communications(&self) -> CommunicationServiceClient<Outbound> {
-        CommunicationServiceClient::new(outbound(self.backends.communications.clone()))
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        CommunicationServiceClient::new(
+            outbound(self.backends.communications.clone())
+                .with_breaker(&self.breakers.communications),
+        )
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     /// A client of the statements service.
     pub fn statements(&self) -> StatementServiceClient<Outbound> {
-        StatementServiceClient::new(outbound(self.backends.statements.clone()))
-            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        StatementServiceClient::new(
+            outbound(self.backends.statements.clone()).with_breaker(&self.breakers.statements),
+        )
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
     }
 }
 
@@ -105,10 +146,7 @@ pub async fn open_database(url: &str) -> Result<Database, ServeError> {
 
 /// The gateway's routes on an opened database, for a server that hosts it.
 pub fn routes(database: Database, backends: Backends) -> Routes {
-    let gateway = Gateway {
-        store: store::Store::new(database),
-        backends,
-    };
+    let gateway = Gateway::new(store::Store::new(database), backends);
     Routes::new(
         EpisodeServiceServer::new(api::Api::new(gateway))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
@@ -124,10 +162,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let database = open_database(&config.service.database_url).await?;
+    let tls = &config.service.server.tls;
+    let backend =
+        |uri| lazy_channel_with(uri, tls).map_err(chancery_runtime::server::ServeError::from);
     let backends = Backends {
-        actors: lazy_channel(&config.actors_addr),
-        communications: lazy_channel(&config.communications_addr),
-        statements: lazy_channel(&config.statements_addr),
+        actors: backend(&config.actors_addr)?,
+        communications: backend(&config.communications_addr)?,
+        statements: backend(&config.statements_addr)?,
     };
     serve_with_database(
         listener,
@@ -147,11 +188,12 @@ pub async fn serve_with_database(
     backends: Backends,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    chancery_runtime::server::serve(
+    chancery_runtime::server::serve_with_readiness(
         listener,
         server,
-        routes(database, backends),
+        routes(database.clone(), backends),
         &[SERVICE_NAME],
+        Some(database),
         shutdown,
     )
     .await?;

@@ -18,11 +18,12 @@ use chancery_proto::statements::v1::{
     ListStatementsResponse, SourceDocument, SpeechAct, Statement, UpdateStatementRequest,
 };
 use chancery_runtime::backends::{self, CALL_TIMEOUT, Reference, call_timeout, check_references};
+use chancery_runtime::breaker::Breaker;
 use chancery_runtime::db::{Database, etag};
 use chancery_runtime::errors::Violations;
 use chancery_runtime::idempotency::request_key;
 use chancery_runtime::names::{self, id_of};
-use chancery_runtime::page_token::{self, QueryFingerprint, page};
+use chancery_runtime::page_token::{self, ListPage, QueryFingerprint, page};
 use std::time::Duration;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
@@ -44,6 +45,10 @@ const UPDATE_ATTEMPTS: usize = 3;
 pub struct Api {
     store: Store,
     backends: Backends,
+    /// The circuit breaker of every call to the actors service.
+    actors_breaker: Breaker,
+    /// The circuit breaker of every call to the communications service.
+    communications_breaker: Breaker,
 }
 
 impl Api {
@@ -52,6 +57,8 @@ impl Api {
         Self {
             store: Store::new(database),
             backends,
+            actors_breaker: Breaker::new("statements", "actors"),
+            communications_breaker: Breaker::new("statements", "communications"),
         }
     }
 
@@ -67,11 +74,20 @@ impl Api {
     ) -> Result<Violations> {
         let timeout = call_timeout(incoming, CALL_TIMEOUT);
         let actor_check = check_references(actors, ACTORS_SERVICE, |names| {
-            missing_actors(self.backends.actors.clone(), names, timeout)
+            missing_actors(
+                backends::outbound(self.backends.actors.clone()).with_breaker(&self.actors_breaker),
+                names,
+                timeout,
+            )
         });
         let communication_check =
             check_references(communications, COMMUNICATIONS_SERVICE, |names| {
-                missing_communications(self.backends.communications.clone(), names, timeout)
+                missing_communications(
+                    backends::outbound(self.backends.communications.clone())
+                        .with_breaker(&self.communications_breaker),
+                    names,
+                    timeout,
+                )
             });
         let (actors, communications) = tokio::join!(actor_check, communication_check);
         let mut violations = actors?;
@@ -89,7 +105,7 @@ fn outbound<T>(message: T, timeout: Duration) -> Request<T> {
 
 /// Which of `names` the actors service does not know, in one `BatchGetActors` call.
 async fn missing_actors(
-    channel: tonic::transport::Channel,
+    channel: backends::Outbound,
     names: Vec<String>,
     timeout: Duration,
 ) -> Result<Vec<String>, Status> {
@@ -100,7 +116,7 @@ async fn missing_actors(
         },
         timeout,
     );
-    let mut client = ActorServiceClient::new(backends::outbound(channel));
+    let mut client = ActorServiceClient::new(channel);
     let call = client.batch_get_actors(request);
     let response = tokio::time::timeout(timeout, call)
         .await
@@ -111,7 +127,7 @@ async fn missing_actors(
 /// Which of `names` the communications service does not know, in one
 /// `BatchGetCommunications` call.
 async fn missing_communications(
-    channel: tonic::transport::Channel,
+    channel: backends::Outbound,
     names: Vec<String>,
     timeout: Duration,
 ) -> Result<Vec<String>, Status> {
@@ -122,7 +138,7 @@ async fn missing_communications(
         },
         timeout,
     );
-    let mut client = CommunicationServiceClient::new(backends::outbound(channel));
+    let mut client = CommunicationServiceClient::new(channel);
     let call = client.batch_get_communications(request);
     let response = tokio::time::timeout(timeout, call).await.map_err(|_| {
         Status::deadline_exceeded("BatchGetCommunications did not answer in time")
@@ -177,82 +193,8 @@ impl StatementService for Api {
         &self,
         request: Request<ListStatementsRequest>,
     ) -> Result<Response<ListStatementsResponse>, Status> {
-        let request = request.into_inner();
-        let mut violations = Violations::default();
-        let speaker_id = actor_filter(&mut violations, "speaker", &request.speaker);
-        let about_actor_id = actor_filter(&mut violations, "about_actor", &request.about_actor);
-        let communication_id = names::check_optional(
-            &mut violations,
-            "communication",
-            &request.communication,
-            "communications",
-        )
-        .unwrap_or_default()
-        .to_owned();
-        let readout_issuer_id =
-            actor_filter(&mut violations, "readout_issuer", &request.readout_issuer);
-        if !request.topic.is_empty() && !names::is_valid_id(&request.topic) {
-            violations.add(
-                "topic",
-                format!(
-                    "must be a topic id such as `mariupol-evacuation` (got {:?})",
-                    request.topic
-                ),
-            );
-        }
-        check_enum::<SpeechAct>(&mut violations, "speech_act", request.speech_act, false);
-        check_enum::<Channel>(&mut violations, "channel", request.channel, false);
-        check_enum::<ContentMode>(&mut violations, "content_mode", request.content_mode, false);
-        let (said_from, said_to) = domain::check_date_range(
-            &mut violations,
-            request.date_from.as_ref(),
-            request.date_to.as_ref(),
-        );
-        let filter = StatementFilter {
-            speaker_id,
-            about_actor_id,
-            communication_id,
-            readout_issuer_id,
-            topic: request.topic.clone(),
-            speech_act: request.speech_act,
-            channel: request.channel,
-            content_mode: request.content_mode,
-            said_from,
-            said_to,
-        };
-        let bound = |b: Option<i64>| b.map_or_else(String::new, |b| b.to_string());
-        let query = QueryFingerprint::new("ListStatements")
-            .with("speaker", &filter.speaker_id)
-            .with("about_actor", &filter.about_actor_id)
-            .with("communication", &filter.communication_id)
-            .with("readout_issuer", &filter.readout_issuer_id)
-            .with("topic", &filter.topic)
-            .with("speech_act", filter.speech_act)
-            .with("channel", filter.channel)
-            .with("content_mode", filter.content_mode)
-            .with("date_from", bound(filter.said_from))
-            .with("date_to", bound(filter.said_to));
-        let (size, cursor) = page_token::read_page_request(
-            &mut violations,
-            request.page_size,
-            &request.page_token,
-            &query,
-        );
-        let after = match cursor.as_deref() {
-            None => None,
-            Some([earliest, latest, id]) => match (earliest.parse(), latest.parse()) {
-                (Ok(earliest), Ok(latest)) => Some((earliest, latest, id.clone())),
-                _ => {
-                    violations.add("page_token", "is not a valid page token");
-                    None
-                }
-            },
-            Some(_) => {
-                violations.add("page_token", "is not a valid page token");
-                None
-            }
-        };
-        violations.into_result().map_err(Error::from)?;
+        let list = read_list_statements(&request.into_inner()).map_err(Error::from)?;
+        let (filter, after, size, query) = (list.filter, list.after, list.size, list.query);
         let listed = self
             .store
             .list_statements(&filter, after.as_ref(), size + 1)
@@ -278,22 +220,12 @@ impl StatementService for Api {
         request: Request<CreateStatementRequest>,
     ) -> Result<Response<Statement>, Status> {
         let (metadata, _, request) = request.into_parts();
-        let mut violations = Violations::default();
-        names::check_optional_id(&mut violations, "statement_id", &request.statement_id);
-        names::check_request_id(&mut violations, "request_id", &request.request_id);
         let id = if request.statement_id.is_empty() {
             names::generate_id("stm")
         } else {
             request.statement_id.clone()
         };
-        let valid = match &request.statement {
-            Some(statement) => domain::validate_statement(&mut violations, statement, &id),
-            None => {
-                violations.add("statement", "is required");
-                None
-            }
-        };
-        violations.into_result().map_err(Error::from)?;
+        let valid = validate_create_statement(&request, &id).map_err(Error::from)?;
         let valid =
             valid.ok_or_else(|| Error::Internal("statement validated without a result".into()))?;
         let key = request_key("CreateStatement", &request.request_id, &request);
@@ -321,22 +253,7 @@ impl StatementService for Api {
         request: Request<UpdateStatementRequest>,
     ) -> Result<Response<Statement>, Status> {
         let (metadata, _, request) = request.into_parts();
-        let mut violations = Violations::default();
-        let Some(patch) = request.statement else {
-            violations.add("statement", "is required");
-            return Err(Error::Invalid(violations).into());
-        };
-        let id = names::check(&mut violations, "statement.name", &patch.name, "statements")
-            .unwrap_or_default()
-            .to_owned();
-        let paths = match &request.update_mask {
-            Some(mask) => {
-                domain::check_mask_paths(&mut violations, &mask.paths);
-                mask.paths.clone()
-            }
-            None => domain::implied_statement_mask(&patch),
-        };
-        violations.into_result().map_err(Error::from)?;
+        let (id, patch, paths) = read_update_statement(&request).map_err(Error::from)?;
 
         // Merge and validate outside the transaction, check the other services, then write only
         // if nobody changed the statement in between. Without an etag the caller asked for no
@@ -405,17 +322,7 @@ impl StatementService for Api {
         request: Request<CreateSourceDocumentRequest>,
     ) -> Result<Response<SourceDocument>, Status> {
         let (metadata, _, request) = request.into_parts();
-        let mut violations = Violations::default();
-        names::check_optional_id(&mut violations, "document_id", &request.document_id);
-        names::check_request_id(&mut violations, "request_id", &request.request_id);
-        let valid = match &request.source_document {
-            Some(document) => domain::validate_document(&mut violations, document),
-            None => {
-                violations.add("source_document", "is required");
-                None
-            }
-        };
-        violations.into_result().map_err(Error::from)?;
+        let valid = validate_create_source_document(&request).map_err(Error::from)?;
         let valid =
             valid.ok_or_else(|| Error::Internal("document validated without a result".into()))?;
         let key = request_key("CreateSourceDocument", &request.request_id, &request);
@@ -456,18 +363,9 @@ impl StatementService for Api {
         &self,
         request: Request<ListSourceDocumentsRequest>,
     ) -> Result<Response<ListSourceDocumentsResponse>, Status> {
-        let request = request.into_inner();
-        let mut violations = Violations::default();
-        let publisher_id = actor_filter(&mut violations, "publisher", &request.publisher);
-        let query = QueryFingerprint::new("ListSourceDocuments").with("publisher", &publisher_id);
-        let (size, cursor) = page_token::read_page_request(
-            &mut violations,
-            request.page_size,
-            &request.page_token,
-            &query,
-        );
-        violations.into_result().map_err(Error::from)?;
-        let after = cursor.as_ref().and_then(|c| c.first()).map(String::as_str);
+        let list = read_list_source_documents(&request.into_inner()).map_err(Error::from)?;
+        let (publisher_id, size, query) = (list.filter, list.size, list.query);
+        let after = list.after.as_deref();
         let documents = self
             .store
             .list_documents(&publisher_id, after, size + 1)
@@ -497,4 +395,186 @@ impl StatementService for Api {
             missing_names,
         }))
     }
+}
+
+/// Validates a `ListStatements` request as the handler does, without the store: the filter, the
+/// query its page tokens are bound to, the page size and the key (earliest, latest, id) to
+/// resume after, or every problem on its field path.
+pub fn read_list_statements(
+    request: &ListStatementsRequest,
+) -> std::result::Result<ListPage<StatementFilter, (i64, i64, String)>, Violations> {
+    let mut violations = Violations::default();
+    let speaker_id = actor_filter(&mut violations, "speaker", &request.speaker);
+    let about_actor_id = actor_filter(&mut violations, "about_actor", &request.about_actor);
+    let communication_id = names::check_optional(
+        &mut violations,
+        "communication",
+        &request.communication,
+        "communications",
+    )
+    .unwrap_or_default()
+    .to_owned();
+    let readout_issuer_id =
+        actor_filter(&mut violations, "readout_issuer", &request.readout_issuer);
+    if !request.topic.is_empty() && !names::is_valid_id(&request.topic) {
+        violations.add(
+            "topic",
+            format!(
+                "must be a topic id such as `mariupol-evacuation` (got {:?})",
+                request.topic
+            ),
+        );
+    }
+    check_enum::<SpeechAct>(&mut violations, "speech_act", request.speech_act, false);
+    check_enum::<Channel>(&mut violations, "channel", request.channel, false);
+    check_enum::<ContentMode>(&mut violations, "content_mode", request.content_mode, false);
+    let (said_from, said_to) = domain::check_date_range(
+        &mut violations,
+        request.date_from.as_ref(),
+        request.date_to.as_ref(),
+    );
+    let filter = StatementFilter {
+        speaker_id,
+        about_actor_id,
+        communication_id,
+        readout_issuer_id,
+        topic: request.topic.clone(),
+        speech_act: request.speech_act,
+        channel: request.channel,
+        content_mode: request.content_mode,
+        said_from,
+        said_to,
+    };
+    let bound = |b: Option<i64>| b.map_or_else(String::new, |b| b.to_string());
+    let query = QueryFingerprint::new("ListStatements")
+        .with("speaker", &filter.speaker_id)
+        .with("about_actor", &filter.about_actor_id)
+        .with("communication", &filter.communication_id)
+        .with("readout_issuer", &filter.readout_issuer_id)
+        .with("topic", &filter.topic)
+        .with("speech_act", filter.speech_act)
+        .with("channel", filter.channel)
+        .with("content_mode", filter.content_mode)
+        .with("date_from", bound(filter.said_from))
+        .with("date_to", bound(filter.said_to));
+    let (size, cursor) = page_token::read_page_request(
+        &mut violations,
+        request.page_size,
+        &request.page_token,
+        &query,
+    );
+    let after = match cursor.as_deref() {
+        None => None,
+        Some([earliest, latest, id]) => match (earliest.parse(), latest.parse()) {
+            (Ok(earliest), Ok(latest)) => Some((earliest, latest, id.clone())),
+            _ => {
+                violations.add("page_token", "is not a valid page token");
+                None
+            }
+        },
+        Some(_) => {
+            violations.add("page_token", "is not a valid page token");
+            None
+        }
+    };
+    violations.into_result()?;
+    Ok(ListPage {
+        filter,
+        query,
+        size,
+        after,
+    })
+}
+
+/// Validates a `ListSourceDocuments` request as the handler does, without the store: the
+/// publisher's id (empty: any), the query its page tokens are bound to, the page size and the id
+/// to resume after, or every problem on its field path.
+pub fn read_list_source_documents(
+    request: &ListSourceDocumentsRequest,
+) -> std::result::Result<ListPage<String, String>, Violations> {
+    let mut violations = Violations::default();
+    let publisher_id = actor_filter(&mut violations, "publisher", &request.publisher);
+    let query = QueryFingerprint::new("ListSourceDocuments").with("publisher", &publisher_id);
+    let (size, cursor) = page_token::read_page_request(
+        &mut violations,
+        request.page_size,
+        &request.page_token,
+        &query,
+    );
+    violations.into_result()?;
+    Ok(ListPage {
+        filter: publisher_id,
+        query,
+        size,
+        after: cursor.and_then(|c| c.into_iter().next()),
+    })
+}
+
+/// Validates a `CreateStatement` request as the handler does before any remote call or store
+/// access, for the statement id `id` (the requested one, or the one the handler generated): the
+/// statement to store, or every problem on its field path. `None` only if
+/// [`domain::validate_statement`] broke its contract (no result, no violation), which the
+/// handler answers INTERNAL.
+pub fn validate_create_statement(
+    request: &CreateStatementRequest,
+    id: &str,
+) -> std::result::Result<Option<domain::ValidStatement>, Violations> {
+    let mut violations = Violations::default();
+    names::check_optional_id(&mut violations, "statement_id", &request.statement_id);
+    names::check_request_id(&mut violations, "request_id", &request.request_id);
+    let valid = match &request.statement {
+        Some(statement) => domain::validate_statement(&mut violations, statement, id),
+        None => {
+            violations.add("statement", "is required");
+            None
+        }
+    };
+    violations.into_result()?;
+    Ok(valid)
+}
+
+/// Validates an `UpdateStatement` request as the handler does before reading the stored
+/// version: the statement's id, the patch and the paths to replace. The handler then merges with
+/// [`domain::apply_statement_mask`] and validates the result with
+/// [`domain::validate_statement`].
+pub fn read_update_statement(
+    request: &UpdateStatementRequest,
+) -> std::result::Result<(String, Statement, Vec<String>), Violations> {
+    let mut violations = Violations::default();
+    let Some(patch) = request.statement.clone() else {
+        violations.add("statement", "is required");
+        return Err(violations);
+    };
+    let id = names::check(&mut violations, "statement.name", &patch.name, "statements")
+        .unwrap_or_default()
+        .to_owned();
+    let paths = match &request.update_mask {
+        Some(mask) => {
+            domain::check_mask_paths(&mut violations, &mask.paths);
+            mask.paths.clone()
+        }
+        None => domain::implied_statement_mask(&patch),
+    };
+    violations.into_result()?;
+    Ok((id, patch, paths))
+}
+
+/// Validates a `CreateSourceDocument` request as the handler does before any remote call or
+/// store access: the document to store, or every problem on its field path. `None` only if
+/// [`domain::validate_document`] broke its contract, which the handler answers INTERNAL.
+pub fn validate_create_source_document(
+    request: &CreateSourceDocumentRequest,
+) -> std::result::Result<Option<domain::ValidDocument>, Violations> {
+    let mut violations = Violations::default();
+    names::check_optional_id(&mut violations, "document_id", &request.document_id);
+    names::check_request_id(&mut violations, "request_id", &request.request_id);
+    let valid = match &request.source_document {
+        Some(document) => domain::validate_document(&mut violations, document),
+        None => {
+            violations.add("source_document", "is required");
+            None
+        }
+    };
+    violations.into_result()?;
+    Ok(valid)
 }

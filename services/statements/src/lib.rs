@@ -22,7 +22,7 @@ pub mod store;
 use std::future::Future;
 
 use chancery_proto::statements::v1::statement_service_server::StatementServiceServer;
-use chancery_runtime::backends::lazy_channel;
+use chancery_runtime::backends::lazy_channel_with;
 use chancery_runtime::config::ServerConfig;
 use chancery_runtime::db::{self, Database, Migrations};
 use tokio::net::TcpListener;
@@ -84,9 +84,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let database = open_database(&config.service.database_url).await?;
+    let tls = &config.service.server.tls;
+    let backend =
+        |uri| lazy_channel_with(uri, tls).map_err(chancery_runtime::server::ServeError::from);
     let backends = Backends {
-        actors: lazy_channel(&config.actors_addr),
-        communications: lazy_channel(&config.communications_addr),
+        actors: backend(&config.actors_addr)?,
+        communications: backend(&config.communications_addr)?,
     };
     serve_with_database(
         listener,
@@ -106,11 +109,12 @@ pub async fn serve_with_database(
     backends: Backends,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    chancery_runtime::server::serve(
+    chancery_runtime::server::serve_with_readiness(
         listener,
         server,
-        routes(database, backends),
+        routes(database.clone(), backends),
         &[SERVICE_NAME],
+        Some(database),
         shutdown,
     )
     .await?;

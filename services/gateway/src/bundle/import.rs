@@ -162,6 +162,11 @@ fn check_names(violations: &mut Violations, collection: &str, names: &[&str]) {
     check_unique(violations, collection, names);
 }
 
+/// [`validate`] without its plan, for `bundle::validate`.
+pub(super) fn check(bundle: &Bundle) -> Result<(), Status> {
+    validate(bundle).map(drop)
+}
+
 /// Validates the bundle as a whole (not each resource's fields, which their services check):
 /// names, duplicates, the episode, and the write order.
 fn validate(bundle: &Bundle) -> Result<Plan, Status> {

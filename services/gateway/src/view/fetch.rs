@@ -1,5 +1,6 @@
 //! The I/O half of `GetEpisodeView`: the deadline budget, and the two rounds of batch calls,
-//! each call bounded by its round's deadline, retried once on UNAVAILABLE while budget remains,
+//! each call bounded by its round's deadline, retried once on UNAVAILABLE while budget remains
+//! (never when the backend's circuit breaker is open),
 //! and turned into a missing part (never an error) when it fails.
 
 use std::future::Future;
@@ -12,6 +13,7 @@ use chancery_proto::communications::v1::{BatchGetCommunicationsRequest, Communic
 use chancery_proto::statements::v1::{
     BatchGetSourceDocumentsRequest, BatchGetStatementsRequest, SourceDocument, Statement,
 };
+use chancery_runtime::breaker::is_short_circuit;
 use futures::future::join_all;
 use tokio::time::Instant;
 use tonic::{Code, Request, Status};
@@ -73,7 +75,8 @@ pub(crate) struct Fetched<T> {
 /// Makes one call, bounded by `deadline`: `send` receives the time left (for
 /// `Request::set_timeout`) and the call is also cut off locally when the time is up. A call that
 /// fails with UNAVAILABLE is retried once, after a short pause, when enough time remains (every
-/// call made here is a read).
+/// call made here is a read) — but not when the backend's circuit breaker refused it: the
+/// backend is known to be down and was not even called.
 pub(crate) async fn call<R, F, Fut>(
     rpc: &'static str,
     deadline: Instant,
@@ -101,6 +104,7 @@ where
             Err(status)
                 if status.code() == Code::Unavailable
                     && !retried
+                    && !is_short_circuit(&status)
                     && deadline.saturating_duration_since(Instant::now())
                         > RETRY_BACKOFF + MIN_RETRY_BUDGET =>
             {
@@ -374,6 +378,26 @@ mod tests {
         })
         .await;
         assert_eq!(outcome.unwrap(), 7, "the retry answers");
+    }
+
+    #[tokio::test]
+    async fn a_call_refused_by_an_open_circuit_is_not_retried() {
+        let breaker = chancery_runtime::breaker::Breaker::new("gateway", "actors");
+        let now = std::time::Instant::now();
+        for _ in 0..chancery_runtime::breaker::FAILURE_THRESHOLD {
+            breaker.admit(now).unwrap().failed(now);
+        }
+        let refusal = breaker.refusal(breaker.admit(now).unwrap_err());
+        let calls = AtomicUsize::new(0);
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let outcome: Result<(), Status> = call("Rpc", deadline, |_| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let refusal = refusal.clone();
+            async move { Err(refusal) }
+        })
+        .await;
+        assert!(is_short_circuit(&outcome.unwrap_err()));
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "no retry");
     }
 
     #[tokio::test]

@@ -82,19 +82,23 @@ pub const MAX_PAGE_SIZE: usize = 5000;
 
 /// A checked request: the episode id, the page size and where the page starts.
 #[derive(Debug, PartialEq, Eq)]
-struct PageRequest {
-    id: String,
-    size: usize,
-    after: Option<(i64, i64, String)>,
+pub struct PageRequest {
+    /// The episode's id.
+    pub id: String,
+    /// Timeline entries to serve (defaulted and capped).
+    pub size: usize,
+    /// The sort key (earliest, latest, subject) of the last entry already served.
+    pub after: Option<(i64, i64, String)>,
 }
 
 /// What page tokens of a view are bound to: the method and the episode.
-fn fingerprint(name: &str) -> QueryFingerprint {
+pub fn fingerprint(name: &str) -> QueryFingerprint {
     QueryFingerprint::new("GetEpisodeView").with("name", name)
 }
 
-/// Checks the request's fields, naming each bad one.
-fn read_request(request: &GetEpisodeViewRequest) -> Result<PageRequest, Violations> {
+/// Checks a `GetEpisodeView` request's fields as the handler does, without any backend, naming
+/// each bad one.
+pub fn read_request(request: &GetEpisodeViewRequest) -> Result<PageRequest, Violations> {
     let mut violations = Violations::default();
     let id = names::check(&mut violations, "name", &request.name, "episodes").map(str::to_owned);
     let size = match request.page_size {
