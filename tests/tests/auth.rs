@@ -23,8 +23,7 @@ use chancery_proto::gateway::v1::{
 };
 use chancery_proto::statements::v1::statement_service_client::StatementServiceClient;
 use chancery_proto::statements::v1::{
-    CreateSourceDocumentRequest, CreateStatementRequest, GetSourceDocumentRequest,
-    ListSourceDocumentsRequest,
+    CreateStatementRequest, GetSourceDocumentRequest, ListSourceDocumentsRequest,
 };
 use chancery_runtime::auth::Bearer;
 use chancery_testkit::{
@@ -38,7 +37,7 @@ use tonic_health::pb::HealthCheckRequest;
 
 mod support;
 
-use support::process::{Service as Process, binaries, free_port};
+use support::process::{Service as Process, binaries, run_to_exit};
 
 /// A writer.
 const ALICE: &str = "alice-writer-token-0000000001";
@@ -161,27 +160,51 @@ fn clear_name<T>(message: Option<T>, clear: impl FnOnce(&mut T)) -> Option<T> {
     })
 }
 
+/// What every service must do with one write and the read of what it writes: without a token,
+/// or with an unknown one, even an invalid write (`write(token, false)`) is UNAUTHENTICATED —
+/// credentials come before validation; a reader's valid write is PERMISSION_DENIED and stores
+/// nothing (a writer then reads NOT_FOUND); a writer's write succeeds; the read needs a token,
+/// and a reader's is enough.
+async fn writes_need_a_writer_and_reads_a_token(
+    write: impl AsyncFn(Option<&'static str>, bool) -> Result<(), Status>,
+    read: impl AsyncFn(Option<&'static str>) -> Result<(), Status>,
+) {
+    refused(
+        write(None, false).await,
+        Code::Unauthenticated,
+        "MISSING_CREDENTIAL",
+    );
+    refused(
+        write(Some(UNKNOWN), false).await,
+        Code::Unauthenticated,
+        "UNKNOWN_CREDENTIAL",
+    );
+    refused(
+        write(Some(BOB), true).await,
+        Code::PermissionDenied,
+        "WRITER_ROLE_REQUIRED",
+    );
+    let missing = read(Some(ALICE))
+        .await
+        .expect_err("the reader's write stored nothing");
+    assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
+    write(Some(ALICE), true).await.expect("a writer writes");
+    refused(
+        read(None).await,
+        Code::Unauthenticated,
+        "MISSING_CREDENTIAL",
+    );
+    read(Some(BOB)).await.expect("a reader reads");
+}
+
 #[tokio::test]
 async fn every_service_wants_a_writer_for_writes_and_a_token_for_reads() {
     let suite = seeded_suite(TestDatabase::create(Backend::Sqlite).await).await;
     let seed = seed::episode();
 
-    // actors: an invalid create without a token is UNAUTHENTICATED, not INVALID_ARGUMENT.
+    // actors: malformed credentials are unknown ones; a refusal names principal, role and
+    // method; a writer's invalid create is INVALID_ARGUMENT (validation comes after).
     let invalid = CreateActorRequest::default();
-    refused(
-        actors(&suite.actors, None)
-            .create_actor(invalid.clone())
-            .await,
-        Code::Unauthenticated,
-        "MISSING_CREDENTIAL",
-    );
-    refused(
-        actors(&suite.actors, Some(UNKNOWN))
-            .create_actor(invalid.clone())
-            .await,
-        Code::Unauthenticated,
-        "UNKNOWN_CREDENTIAL",
-    );
     for malformed in [
         format!("Basic {ALICE}"),
         ALICE.to_owned(),
@@ -216,14 +239,6 @@ async fn every_service_wants_a_writer_for_writes_and_a_token_for_reads() {
             && denied.message().contains("ActorService/CreateActor"),
         "{denied:?}"
     );
-    let read = GetActorRequest {
-        name: "actors/auth-test".into(),
-    };
-    let missing = actors(&suite.actors, Some(ALICE))
-        .get_actor(read.clone())
-        .await
-        .expect_err("the reader's write stored nothing");
-    assert_eq!(missing.code(), Code::NotFound);
     refused(
         actors(&suite.actors, Some(ALICE))
             .create_actor(invalid.clone())
@@ -231,19 +246,22 @@ async fn every_service_wants_a_writer_for_writes_and_a_token_for_reads() {
         Code::InvalidArgument,
         "INVALID_REQUEST",
     );
-    actors(&suite.actors, Some(ALICE))
-        .create_actor(actor)
-        .await
-        .expect("a writer writes");
-    refused(
-        actors(&suite.actors, None).get_actor(read.clone()).await,
-        Code::Unauthenticated,
-        "MISSING_CREDENTIAL",
-    );
-    actors(&suite.actors, Some(BOB))
-        .get_actor(read)
-        .await
-        .expect("a reader reads");
+    writes_need_a_writer_and_reads_a_token(
+        async |token, valid| {
+            let request = if valid { &actor } else { &invalid };
+            actors(&suite.actors, token)
+                .create_actor(request.clone())
+                .await
+                .map(drop)
+        },
+        async |token| {
+            let read = GetActorRequest {
+                name: "actors/auth-test".into(),
+            };
+            actors(&suite.actors, token).get_actor(read).await.map(drop)
+        },
+    )
+    .await;
 
     // communications: the create's actor references are checked with the service's own
     // (reader) credential.
@@ -251,106 +269,58 @@ async fn every_service_wants_a_writer_for_writes_and_a_token_for_reads() {
     call.communication_id = "auth-test-call".into();
     call.request_id.clear();
     call.communication = clear_name(call.communication, |c| c.name.clear());
-    refused(
-        communications(&suite.communications, None)
-            .create_communication(CreateCommunicationRequest::default())
-            .await,
-        Code::Unauthenticated,
-        "MISSING_CREDENTIAL",
-    );
-    refused(
-        communications(&suite.communications, Some(UNKNOWN))
-            .create_communication(CreateCommunicationRequest::default())
-            .await,
-        Code::Unauthenticated,
-        "UNKNOWN_CREDENTIAL",
-    );
-    refused(
-        communications(&suite.communications, Some(BOB))
-            .create_communication(call.clone())
-            .await,
-        Code::PermissionDenied,
-        "WRITER_ROLE_REQUIRED",
-    );
-    let read = GetCommunicationRequest {
-        name: "communications/auth-test-call".into(),
-    };
-    assert_eq!(
-        communications(&suite.communications, Some(ALICE))
-            .get_communication(read.clone())
-            .await
-            .expect_err("nothing stored")
-            .code(),
-        Code::NotFound
-    );
-    communications(&suite.communications, Some(ALICE))
-        .create_communication(call)
-        .await
-        .expect("a writer writes; the actors service accepts communications' credential");
-    refused(
-        communications(&suite.communications, None)
-            .get_communication(read.clone())
-            .await,
-        Code::Unauthenticated,
-        "MISSING_CREDENTIAL",
-    );
-    communications(&suite.communications, Some(BOB))
-        .get_communication(read)
-        .await
-        .expect("a reader reads");
+    writes_need_a_writer_and_reads_a_token(
+        async |token, valid| {
+            let request = if valid {
+                call.clone()
+            } else {
+                Default::default()
+            };
+            communications(&suite.communications, token)
+                .create_communication(request)
+                .await
+                .map(drop)
+        },
+        async |token| {
+            let read = GetCommunicationRequest {
+                name: "communications/auth-test-call".into(),
+            };
+            communications(&suite.communications, token)
+                .get_communication(read)
+                .await
+                .map(drop)
+        },
+    )
+    .await;
 
     // statements: a source document (its publisher checked with statements' credential).
     let mut document = seed.documents[0].clone();
     document.document_id = "auth-test-document".into();
     document.request_id.clear();
     document.source_document = clear_name(document.source_document, |d| d.name.clear());
-    refused(
-        statements(&suite.statements, None)
-            .create_statement(CreateStatementRequest::default())
-            .await,
-        Code::Unauthenticated,
-        "MISSING_CREDENTIAL",
-    );
-    refused(
-        statements(&suite.statements, Some(UNKNOWN))
-            .create_source_document(CreateSourceDocumentRequest::default())
-            .await,
-        Code::Unauthenticated,
-        "UNKNOWN_CREDENTIAL",
-    );
-    refused(
-        statements(&suite.statements, Some(BOB))
-            .create_source_document(document.clone())
-            .await,
-        Code::PermissionDenied,
-        "WRITER_ROLE_REQUIRED",
-    );
-    let read = GetSourceDocumentRequest {
-        name: "documents/auth-test-document".into(),
-    };
-    assert_eq!(
-        statements(&suite.statements, Some(ALICE))
-            .get_source_document(read.clone())
-            .await
-            .expect_err("nothing stored")
-            .code(),
-        Code::NotFound
-    );
-    statements(&suite.statements, Some(ALICE))
-        .create_source_document(document)
-        .await
-        .expect("a writer writes");
-    refused(
-        statements(&suite.statements, None)
-            .get_source_document(read.clone())
-            .await,
-        Code::Unauthenticated,
-        "MISSING_CREDENTIAL",
-    );
-    statements(&suite.statements, Some(BOB))
-        .get_source_document(read)
-        .await
-        .expect("a reader reads");
+    writes_need_a_writer_and_reads_a_token(
+        async |token, valid| {
+            let request = if valid {
+                document.clone()
+            } else {
+                Default::default()
+            };
+            statements(&suite.statements, token)
+                .create_source_document(request)
+                .await
+                .map(drop)
+        },
+        async |token| {
+            let read = GetSourceDocumentRequest {
+                name: "documents/auth-test-document".into(),
+            };
+            statements(&suite.statements, token)
+                .get_source_document(read)
+                .await
+                .map(drop)
+        },
+    )
+    .await;
 
     // gateway: an episode (its members checked with the gateway's credential).
     let episode = CreateEpisodeRequest {
@@ -358,13 +328,30 @@ async fn every_service_wants_a_writer_for_writes_and_a_token_for_reads() {
         episode: clear_name(Some(seed.episode.clone()), |e| e.name.clear()),
         request_id: String::new(),
     };
-    refused(
-        gateway(&suite.gateway, None)
-            .create_episode(CreateEpisodeRequest::default())
-            .await,
-        Code::Unauthenticated,
-        "MISSING_CREDENTIAL",
-    );
+    writes_need_a_writer_and_reads_a_token(
+        async |token, valid| {
+            let request = if valid {
+                episode.clone()
+            } else {
+                Default::default()
+            };
+            gateway(&suite.gateway, token)
+                .create_episode(request)
+                .await
+                .map(drop)
+        },
+        async |token| {
+            let read = GetEpisodeRequest {
+                name: "episodes/auth-test-episode".into(),
+            };
+            gateway(&suite.gateway, token)
+                .get_episode(read)
+                .await
+                .map(drop)
+        },
+    )
+    .await;
+    // ImportBundle is a write too: refused before its (empty, invalid) bundle is looked at.
     refused(
         gateway(&suite.gateway, Some(UNKNOWN))
             .import_bundle(ImportBundleRequest::default())
@@ -372,39 +359,6 @@ async fn every_service_wants_a_writer_for_writes_and_a_token_for_reads() {
         Code::Unauthenticated,
         "UNKNOWN_CREDENTIAL",
     );
-    refused(
-        gateway(&suite.gateway, Some(BOB))
-            .create_episode(episode.clone())
-            .await,
-        Code::PermissionDenied,
-        "WRITER_ROLE_REQUIRED",
-    );
-    let read = GetEpisodeRequest {
-        name: "episodes/auth-test-episode".into(),
-    };
-    assert_eq!(
-        gateway(&suite.gateway, Some(ALICE))
-            .get_episode(read.clone())
-            .await
-            .expect_err("nothing stored")
-            .code(),
-        Code::NotFound
-    );
-    gateway(&suite.gateway, Some(ALICE))
-        .create_episode(episode)
-        .await
-        .expect("a writer writes");
-    refused(
-        gateway(&suite.gateway, None)
-            .get_episode(read.clone())
-            .await,
-        Code::Unauthenticated,
-        "MISSING_CREDENTIAL",
-    );
-    gateway(&suite.gateway, Some(BOB))
-        .get_episode(read)
-        .await
-        .expect("a reader reads");
 
     // Health answers without a token, on every service.
     for server in [
@@ -652,36 +606,6 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write a file");
     path.display().to_string()
-}
-
-/// Runs `binary` with `env` until it exits (it must, within 10 s): its status and output.
-fn run_to_exit(binary: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let mut child = Command::new(binaries().join(binary))
-        .env_clear()
-        .env("CHANCERY_LISTEN", format!("127.0.0.1:{}", free_port()))
-        .env("CHANCERY_DATABASE_URL", "sqlite::memory:")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the binary");
-    for _ in 0..1000 {
-        if child.try_wait().expect("poll").is_some() {
-            let output = child.wait_with_output().expect("output");
-            return (
-                output.status.code(),
-                format!(
-                    "{}{}",
-                    String::from_utf8_lossy(&output.stdout),
-                    String::from_utf8_lossy(&output.stderr)
-                ),
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = child.kill();
-    panic!("{binary} did not exit");
 }
 
 #[test]

@@ -27,7 +27,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 mod support;
 
-use support::process::{binaries, free_port};
+use support::process::{binaries, free_port, run_to_exit};
 
 /// A writer (imports the bundle).
 const ALICE: &str = "alice-writer-token-0000000001";
@@ -316,36 +316,6 @@ async fn the_gateway_composes_a_complete_view_over_mutual_tls_with_tokens() {
     );
     anonymous.stop().await.expect("a clean stop");
     suite.stop().await;
-}
-
-/// Runs `binary` with `env` until it exits (it must, within 10 s): its status and output.
-fn run_to_exit(binary: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let mut child = Command::new(binaries().join(binary))
-        .env_clear()
-        .env("CHANCERY_LISTEN", format!("127.0.0.1:{}", free_port()))
-        .env("CHANCERY_DATABASE_URL", "sqlite::memory:")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the binary");
-    for _ in 0..1000 {
-        if child.try_wait().expect("poll").is_some() {
-            let output = child.wait_with_output().expect("output");
-            return (
-                output.status.code(),
-                format!(
-                    "{}{}",
-                    String::from_utf8_lossy(&output.stdout),
-                    String::from_utf8_lossy(&output.stderr)
-                ),
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = child.kill();
-    panic!("{binary} did not exit");
 }
 
 #[test]

@@ -259,3 +259,37 @@ pub(crate) fn succeeded(what: &str, output: &Output) -> String {
     );
     text(&output.stdout)
 }
+
+/// Runs `binary` on a free port and an in-memory database, with `env` on top of an otherwise
+/// empty environment, until it exits (it must, within 10 s): its exit code and its output,
+/// standard output then standard error. For start-up checks that must stop the process.
+pub(crate) fn run_to_exit(binary: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut child = Command::new(binaries().join(binary))
+        .env_clear()
+        .env("CHANCERY_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .env("CHANCERY_DATABASE_URL", "sqlite::memory:")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the binary");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if child.try_wait().expect("poll").is_some() {
+            let output = child.wait_with_output().expect("output");
+            return (
+                output.status.code(),
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                ),
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("{binary} did not exit within 10 s");
+}
