@@ -989,6 +989,125 @@ async fn http2_settings_advertise_the_stream_and_header_limits() {
     suite.stop().await;
 }
 
+/// A frame read from a raw HTTP/2 connection: type, flags, stream id, payload.
+type Frame = (u8, u8, u32, Vec<u8>);
+
+async fn read_frame(stream: &mut tokio::net::TcpStream) -> std::io::Result<Frame> {
+    use tokio::io::AsyncReadExt;
+    let mut header = [0u8; 9];
+    stream.read_exact(&mut header).await?;
+    let length = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+    let id = u32::from_be_bytes([header[5], header[6], header[7], header[8]]) & 0x7fff_ffff;
+    let mut payload = vec![0u8; length];
+    stream.read_exact(&mut payload).await?;
+    Ok((header[3], header[4], id, payload))
+}
+
+fn raw_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let length = u32::try_from(payload.len()).expect("a small frame");
+    let mut bytes = length.to_be_bytes()[1..].to_vec();
+    bytes.extend([kind, flags]);
+    bytes.extend(stream.to_be_bytes());
+    bytes.extend(payload);
+    bytes
+}
+
+/// A client that ignores the advertised stream limit cannot make the server run more: on one
+/// connection, after acknowledging the server's SETTINGS, it opens 300 `GetActor` streams whose
+/// bodies never come (HEADERS without END_STREAM, written by hand). The server refuses exactly
+/// the 44 past `MAX_CONCURRENT_STREAMS` with RST_STREAM(REFUSED_STREAM), and keeps answering
+/// other clients meanwhile.
+#[tokio::test]
+async fn streams_past_the_limit_on_one_connection_are_refused() {
+    use chancery_runtime::server::MAX_CONCURRENT_STREAMS;
+    use tokio::io::AsyncWriteExt;
+    const OPENED: u32 = 300;
+    const REFUSED_STREAM: u32 = 0x7;
+    let suite = spawn_suite().await;
+    let mut stream = tokio::net::TcpStream::connect(suite.actors.addr)
+        .await
+        .expect("connect");
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    hello.extend(raw_frame(0x4, 0, 0, &[])); // our SETTINGS: defaults
+    stream.write_all(&hello).await.expect("preface");
+    // The server's limits take effect once acknowledged: wait for its SETTINGS, then ACK.
+    let settings = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let (kind, flags, _, payload) = read_frame(&mut stream).await.expect("a frame");
+            if kind == 0x4 && flags & 0x1 == 0 {
+                return payload;
+            }
+        }
+    })
+    .await
+    .expect("the server's SETTINGS");
+    assert!(!settings.is_empty());
+    stream
+        .write_all(&raw_frame(0x4, 0x1, 0, &[]))
+        .await
+        .expect("SETTINGS ACK");
+
+    // One header block serves every stream: no entry goes to the dynamic table.
+    let mut block = vec![0x83, 0x86]; // :method POST, :scheme http
+    let literal = |block: &mut Vec<u8>, text: &str| {
+        block.push(u8::try_from(text.len()).expect("short"));
+        block.extend(text.as_bytes());
+    };
+    block.push(0x04); // :path, literal without indexing
+    literal(&mut block, "/chancery.actors.v1.ActorService/GetActor");
+    block.push(0x01); // :authority
+    literal(&mut block, "localhost");
+    block.extend([0x0f, 0x10]); // content-type
+    literal(&mut block, "application/grpc");
+    block.push(0x00);
+    literal(&mut block, "te");
+    literal(&mut block, "trailers");
+    let mut burst = Vec::new();
+    for i in 0..OPENED {
+        burst.extend(raw_frame(0x1, 0x4, 2 * i + 1, &block)); // HEADERS, END_HEADERS
+    }
+    stream.write_all(&burst).await.expect("open the streams");
+
+    let mut refused = std::collections::BTreeSet::new();
+    let past_limit = (OPENED - MAX_CONCURRENT_STREAMS) as usize;
+    let read = async {
+        while refused.len() < past_limit {
+            let (kind, _, id, payload) = read_frame(&mut stream).await.expect("a frame");
+            if kind == 0x3 {
+                let code = u32::from_be_bytes(payload[..4].try_into().expect("4 bytes"));
+                assert_eq!(code, REFUSED_STREAM, "stream {id} reset with {code}");
+                refused.insert(id);
+            }
+            assert_ne!(kind, 0x7, "GOAWAY: the server dropped the whole connection");
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("the excess streams are refused");
+    // Nothing more is refused: the first 256 streams stay open, waiting for their bodies.
+    let more = tokio::time::timeout(Duration::from_millis(500), read_frame(&mut stream)).await;
+    if let Ok(Ok((kind, _, id, _))) = more {
+        assert_ne!(kind, 0x3, "stream {id} reset within the limit");
+    }
+    assert_eq!(refused.len(), past_limit, "{refused:?}");
+    assert!(
+        refused.iter().all(|id| *id > 2 * MAX_CONCURRENT_STREAMS),
+        "only streams past the limit are refused: {refused:?}"
+    );
+
+    let answer = suite
+        .actors
+        .actors()
+        .get_actor(chancery_proto::actors::v1::GetActorRequest {
+            name: "actors/nobody".into(),
+        })
+        .await
+        .expect_err("no such actor");
+    assert_eq!(answer.code(), Code::NotFound, "{answer:?}");
+    drop(stream);
+    suite.stop().await;
+}
+
 /// A request whose metadata (64 KiB in one header) exceeds the header list limit never
 /// reaches a handler: the client gets an error, and the server answers the next request on a
 /// fresh connection and on the same channel.
