@@ -194,9 +194,12 @@ pub async fn serve_with_readiness(
             tokio::spawn(
                 Server::builder()
                     .add_service(health_service.clone())
-                    .serve_with_incoming_shutdown(spoken_connections(listener), async {
-                        let _ = stopped.await;
-                    }),
+                    .serve_with_incoming_shutdown(
+                        spoken_connections(listener, FIRST_BYTES_TIMEOUT),
+                        async {
+                            let _ = stopped.await;
+                        },
+                    ),
             );
             MetricsServer(Some(stop))
         }
@@ -233,7 +236,7 @@ pub async fn serve_with_readiness(
 
     AuthLayer::log_startup(&config.auth);
     let local_addr = listener.local_addr().ok();
-    let incoming = spoken_connections(listener);
+    let incoming = spoken_connections(listener, FIRST_BYTES_TIMEOUT);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut builder = Server::builder();
     if let Some(tls) = config.tls.server() {
@@ -308,13 +311,19 @@ pub async fn serve_with_readiness(
     Ok(())
 }
 
+/// Longest a client may stay silent after connecting: a connection that has not sent its first
+/// bytes by then is closed, so idle sockets cannot pile up (a slow-loris of silent connections).
+pub const FIRST_BYTES_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The connections of `listener` whose client has sent at least one byte (an HTTP/2 client
 /// sends its connection preface first), with `TCP_NODELAY`. A connection enters the server only
 /// once its client has spoken, so one that connects and stays silent (no request can be in
 /// flight on it) never holds up a drain: it is closed when the server stops accepting, which is
-/// when the server drops this stream (and with it the listener, so new connections are refused).
+/// when the server drops this stream (and with it the listener, so new connections are refused),
+/// or when it has said nothing for `first_bytes_within`.
 fn spoken_connections(
     listener: TcpListener,
+    first_bytes_within: Duration,
 ) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> + Send + 'static {
     let (spoken, connections) = tokio::sync::mpsc::channel::<std::io::Result<_>>(64);
     tokio::spawn(async move {
@@ -338,6 +347,7 @@ fn spoken_connections(
                 let mut first = [0_u8; 1];
                 tokio::select! {
                     () = spoken.closed() => {}
+                    () = tokio::time::sleep(first_bytes_within) => {}
                     peeked = stream.peek(&mut first) => {
                         if matches!(peeked, Ok(n) if n > 0) {
                             let _ = spoken.send(Ok(stream)).await;
@@ -370,7 +380,7 @@ mod spoken_connections_tests {
     async fn only_connections_that_spoke_enter_and_the_silent_ones_close_with_the_listener() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut connections = Box::pin(spoken_connections(listener));
+        let mut connections = Box::pin(spoken_connections(listener, Duration::from_secs(60)));
         let mut silent = TcpStream::connect(addr).await.unwrap();
         let mut speaking = TcpStream::connect(addr).await.unwrap();
         speaking.write_all(b"PRI").await.unwrap();
@@ -410,6 +420,27 @@ mod spoken_connections_tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(refused, "the listener is closed");
+    }
+
+    #[tokio::test]
+    async fn a_connection_silent_past_the_first_bytes_timeout_is_closed() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut connections = Box::pin(spoken_connections(listener, Duration::from_millis(200)));
+        let mut silent = TcpStream::connect(addr).await.unwrap();
+        let mut buffer = [0_u8; 1];
+        let read = timeout(Duration::from_secs(3), silent.read(&mut buffer))
+            .await
+            .expect("the silent connection is closed while the server keeps accepting");
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+        // The server still accepts, and a client that speaks in time enters.
+        let mut speaking = TcpStream::connect(addr).await.unwrap();
+        speaking.write_all(b"PRI").await.unwrap();
+        timeout(Duration::from_secs(2), connections.next())
+            .await
+            .expect("a speaking connection enters")
+            .expect("a connection")
+            .expect("accepted");
     }
 }
 
