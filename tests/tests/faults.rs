@@ -31,6 +31,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 mod support;
 
+use support::http2;
 use support::process::{Service, free_port, scrape_metrics};
 
 const EPISODE: &str = "episodes/faults";
@@ -127,45 +128,18 @@ fn metric(text: &str, series: &str) -> Option<f64> {
     })
 }
 
-/// One HTTP/2 frame: length, type, flags, stream id, payload.
-fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let length = u32::try_from(payload.len()).expect("a small frame");
-    let mut bytes = length.to_be_bytes()[1..].to_vec();
-    bytes.extend([kind, flags]);
-    bytes.extend(stream.to_be_bytes());
-    bytes.extend(payload);
-    bytes
-}
-
-/// An HPACK string literal (no Huffman coding; shorter than 127 bytes).
-fn hpack_string(block: &mut Vec<u8>, text: &str) {
-    block.push(
-        u8::try_from(text.len())
-            .ok()
-            .filter(|n| *n < 127)
-            .expect("a short string"),
-    );
-    block.extend(text.as_bytes());
-}
-
 /// Opens a connection that starts a `GetEpisodeView` and never finishes sending it: the
 /// connection preface, an empty SETTINGS frame and a HEADERS frame without END_STREAM, written
 /// by hand. The server has a stream in flight that only the drain timeout can end.
 async fn stuck_stream(addr: SocketAddr) -> TcpStream {
-    let mut block = vec![0x83, 0x86]; // :method POST, :scheme http (static table entries)
-    block.push(0x04); // :path, literal value, not indexed
-    hpack_string(&mut block, VIEW_PATH);
-    block.push(0x01); // :authority
-    hpack_string(&mut block, "localhost");
-    block.extend([0x0f, 0x10]); // content-type (static entry 31)
-    hpack_string(&mut block, "application/grpc");
-    block.push(0x00); // a new name
-    hpack_string(&mut block, "te");
-    hpack_string(&mut block, "trailers");
-
-    let mut bytes = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
-    bytes.extend(frame(0x4, 0, 0, &[])); // SETTINGS
-    bytes.extend(frame(0x1, 0x4, 1, &block)); // HEADERS, END_HEADERS, stream 1
+    let mut bytes = http2::PREFACE.to_vec();
+    bytes.extend(http2::frame(http2::SETTINGS, 0, 0, &[]));
+    bytes.extend(http2::frame(
+        http2::HEADERS,
+        http2::END_HEADERS,
+        1,
+        &http2::grpc_request_headers(VIEW_PATH),
+    ));
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream
         .write_all(&bytes)

@@ -23,6 +23,8 @@
 
 #[path = "support/hostile.rs"]
 mod hostile;
+#[path = "support/http2.rs"]
+mod http2;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -914,32 +916,15 @@ async fn undecodable_requests_are_invalid_argument() {
 /// Reads HTTP/2 frames from a raw connection until the server's first SETTINGS frame and
 /// returns its parameters (identifier → value).
 async fn server_settings(addr: std::net::SocketAddr) -> BTreeMap<u16, u32> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream
-        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-        .await
-        .expect("preface");
-    // An empty SETTINGS frame: length 0, type 4, flags 0, stream 0.
-    stream
-        .write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0])
-        .await
-        .expect("settings");
+    let mut hello = http2::PREFACE.to_vec();
+    hello.extend(http2::frame(http2::SETTINGS, 0, 0, &[]));
+    stream.write_all(&hello).await.expect("preface");
     let read = async {
         loop {
-            let mut header = [0u8; 9];
-            stream
-                .read_exact(&mut header)
-                .await
-                .expect("a frame header");
-            let length = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
-            let (kind, flags) = (header[3], header[4]);
-            let mut payload = vec![0u8; length];
-            stream
-                .read_exact(&mut payload)
-                .await
-                .expect("a frame payload");
-            if kind == 4 && flags & 1 == 0 {
+            let (kind, flags, _, payload) = http2::read_frame(&mut stream).await.expect("a frame");
+            if kind == http2::SETTINGS && flags & http2::ACK == 0 {
                 return payload
                     .chunks_exact(6)
                     .map(|p| {
@@ -989,29 +974,6 @@ async fn http2_settings_advertise_the_stream_and_header_limits() {
     suite.stop().await;
 }
 
-/// A frame read from a raw HTTP/2 connection: type, flags, stream id, payload.
-type Frame = (u8, u8, u32, Vec<u8>);
-
-async fn read_frame(stream: &mut tokio::net::TcpStream) -> std::io::Result<Frame> {
-    use tokio::io::AsyncReadExt;
-    let mut header = [0u8; 9];
-    stream.read_exact(&mut header).await?;
-    let length = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
-    let id = u32::from_be_bytes([header[5], header[6], header[7], header[8]]) & 0x7fff_ffff;
-    let mut payload = vec![0u8; length];
-    stream.read_exact(&mut payload).await?;
-    Ok((header[3], header[4], id, payload))
-}
-
-fn raw_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let length = u32::try_from(payload.len()).expect("a small frame");
-    let mut bytes = length.to_be_bytes()[1..].to_vec();
-    bytes.extend([kind, flags]);
-    bytes.extend(stream.to_be_bytes());
-    bytes.extend(payload);
-    bytes
-}
-
 /// A client that ignores the advertised stream limit cannot make the server run more: on one
 /// connection, after acknowledging the server's SETTINGS, it opens 300 `GetActor` streams whose
 /// bodies never come (HEADERS without END_STREAM, written by hand). The server refuses exactly
@@ -1027,14 +989,14 @@ async fn streams_past_the_limit_on_one_connection_are_refused() {
     let mut stream = tokio::net::TcpStream::connect(suite.actors.addr)
         .await
         .expect("connect");
-    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
-    hello.extend(raw_frame(0x4, 0, 0, &[])); // our SETTINGS: defaults
+    let mut hello = http2::PREFACE.to_vec();
+    hello.extend(http2::frame(http2::SETTINGS, 0, 0, &[])); // ours: defaults
     stream.write_all(&hello).await.expect("preface");
     // The server's limits take effect once acknowledged: wait for its SETTINGS, then ACK.
     let settings = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
-            let (kind, flags, _, payload) = read_frame(&mut stream).await.expect("a frame");
-            if kind == 0x4 && flags & 0x1 == 0 {
+            let (kind, flags, _, payload) = http2::read_frame(&mut stream).await.expect("a frame");
+            if kind == http2::SETTINGS && flags & http2::ACK == 0 {
                 return payload;
             }
         }
@@ -1043,28 +1005,20 @@ async fn streams_past_the_limit_on_one_connection_are_refused() {
     .expect("the server's SETTINGS");
     assert!(!settings.is_empty());
     stream
-        .write_all(&raw_frame(0x4, 0x1, 0, &[]))
+        .write_all(&http2::frame(http2::SETTINGS, http2::ACK, 0, &[]))
         .await
         .expect("SETTINGS ACK");
 
     // One header block serves every stream: no entry goes to the dynamic table.
-    let mut block = vec![0x83, 0x86]; // :method POST, :scheme http
-    let literal = |block: &mut Vec<u8>, text: &str| {
-        block.push(u8::try_from(text.len()).expect("short"));
-        block.extend(text.as_bytes());
-    };
-    block.push(0x04); // :path, literal without indexing
-    literal(&mut block, "/chancery.actors.v1.ActorService/GetActor");
-    block.push(0x01); // :authority
-    literal(&mut block, "localhost");
-    block.extend([0x0f, 0x10]); // content-type
-    literal(&mut block, "application/grpc");
-    block.push(0x00);
-    literal(&mut block, "te");
-    literal(&mut block, "trailers");
+    let block = http2::grpc_request_headers("/chancery.actors.v1.ActorService/GetActor");
     let mut burst = Vec::new();
     for i in 0..OPENED {
-        burst.extend(raw_frame(0x1, 0x4, 2 * i + 1, &block)); // HEADERS, END_HEADERS
+        burst.extend(http2::frame(
+            http2::HEADERS,
+            http2::END_HEADERS,
+            2 * i + 1,
+            &block,
+        ));
     }
     stream.write_all(&burst).await.expect("open the streams");
 
@@ -1072,22 +1026,31 @@ async fn streams_past_the_limit_on_one_connection_are_refused() {
     let past_limit = (OPENED - MAX_CONCURRENT_STREAMS) as usize;
     let read = async {
         while refused.len() < past_limit {
-            let (kind, _, id, payload) = read_frame(&mut stream).await.expect("a frame");
-            if kind == 0x3 {
+            let (kind, _, id, payload) = http2::read_frame(&mut stream).await.expect("a frame");
+            if kind == http2::RST_STREAM {
                 let code = u32::from_be_bytes(payload[..4].try_into().expect("4 bytes"));
                 assert_eq!(code, REFUSED_STREAM, "stream {id} reset with {code}");
                 refused.insert(id);
             }
-            assert_ne!(kind, 0x7, "GOAWAY: the server dropped the whole connection");
+            assert_ne!(
+                kind,
+                http2::GOAWAY,
+                "GOAWAY: the server dropped the whole connection"
+            );
         }
     };
     tokio::time::timeout(Duration::from_secs(10), read)
         .await
         .expect("the excess streams are refused");
     // Nothing more is refused: the first 256 streams stay open, waiting for their bodies.
-    let more = tokio::time::timeout(Duration::from_millis(500), read_frame(&mut stream)).await;
+    let more =
+        tokio::time::timeout(Duration::from_millis(500), http2::read_frame(&mut stream)).await;
     if let Ok(Ok((kind, _, id, _))) = more {
-        assert_ne!(kind, 0x3, "stream {id} reset within the limit");
+        assert_ne!(
+            kind,
+            http2::RST_STREAM,
+            "stream {id} reset within the limit"
+        );
     }
     assert_eq!(refused.len(), past_limit, "{refused:?}");
     assert!(

@@ -3,6 +3,7 @@
 //! concurrently. Names that do not exist are simply absent from the answer.
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use chancery_proto::actors::v1::{
     Actor, BatchGetActorsRequest, GetPostRequest, GetTenureRequest, ListTenuresRequest, Post,
@@ -72,29 +73,41 @@ fn found<T>(answer: Result<T, Status>) -> Result<Option<T>, Status> {
     }
 }
 
-/// The posts among `names` that exist, by name (the actors service has no batch get of posts).
-pub(crate) async fn posts(
-    gateway: &Gateway,
-    deadline: &Deadline,
+/// The resources among `names` that exist, by name: one `get` per name (for kinds the actors
+/// service has no batch get of), `CONCURRENCY` at a time; NOT_FOUND means absent.
+async fn each_found<T, Fut>(
     names: &[String],
-) -> Result<HashMap<String, Post>, Status> {
-    let answers: Vec<Option<Post>> = futures::stream::iter(names.iter().cloned())
-        .map(|name| async move {
-            let mut client = gateway.actors();
-            found(
-                deadline
-                    .call(GetPostRequest { name }, |r| client.get_post(r))
-                    .await,
-            )
-        })
+    get: impl Fn(String) -> Fut,
+    name_of: fn(&T) -> &str,
+) -> Result<HashMap<String, T>, Status>
+where
+    Fut: Future<Output = Result<T, Status>>,
+{
+    let answers: Vec<Option<T>> = futures::stream::iter(names.iter().cloned())
+        .map(|name| async { found(get(name).await) })
         .buffered(CONCURRENCY)
         .try_collect()
         .await?;
     Ok(answers
         .into_iter()
         .flatten()
-        .map(|p| (p.name.clone(), p))
+        .map(|resource| (name_of(&resource).to_owned(), resource))
         .collect())
+}
+
+/// The posts among `names` that exist, by name (the actors service has no batch get of posts).
+pub(crate) async fn posts(
+    gateway: &Gateway,
+    deadline: &Deadline,
+    names: &[String],
+) -> Result<HashMap<String, Post>, Status> {
+    let get = |name| async move {
+        let mut client = gateway.actors();
+        deadline
+            .call(GetPostRequest { name }, |r| client.get_post(r))
+            .await
+    };
+    each_found(names, get, |post: &Post| &post.name).await
 }
 
 /// The tenures among `names` that exist, by name (the actors service has no batch get of
@@ -104,23 +117,13 @@ pub(crate) async fn tenures(
     deadline: &Deadline,
     names: &[String],
 ) -> Result<HashMap<String, Tenure>, Status> {
-    let answers: Vec<Option<Tenure>> = futures::stream::iter(names.iter().cloned())
-        .map(|name| async move {
-            let mut client = gateway.actors();
-            found(
-                deadline
-                    .call(GetTenureRequest { name }, |r| client.get_tenure(r))
-                    .await,
-            )
-        })
-        .buffered(CONCURRENCY)
-        .try_collect()
-        .await?;
-    Ok(answers
-        .into_iter()
-        .flatten()
-        .map(|t| (t.name.clone(), t))
-        .collect())
+    let get = |name| async move {
+        let mut client = gateway.actors();
+        deadline
+            .call(GetTenureRequest { name }, |r| client.get_tenure(r))
+            .await
+    };
+    each_found(names, get, |tenure: &Tenure| &tenure.name).await
 }
 
 /// Every tenure of each actor of `actors`, one `ListTenures` (paged) per actor, concurrently.
