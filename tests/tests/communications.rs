@@ -78,6 +78,7 @@ fn principal(actor: &str, side: &str) -> Participant {
         role: ParticipantRole::Principal as i32,
         initiator: false,
         side: side.into(),
+        ..Default::default()
     }
 }
 

@@ -107,6 +107,7 @@ async fn world(backend: Backend) -> (Suite, Episodes) {
                     role: ParticipantRole::Principal as i32,
                     initiator: false,
                     side: String::new(),
+                    ..Default::default()
                 })
                 .collect(),
             occurred: date(day),
@@ -155,6 +156,7 @@ async fn world(backend: Backend) -> (Suite, Episodes) {
                 relation: HopRelation::Reported as i32,
                 cue: String::new(),
                 document: "documents/seed".into(),
+                ..Default::default()
             }],
             ..Default::default()
         };

@@ -121,6 +121,7 @@ fn phone_call(actors: &[&str]) -> Communication {
                 role: ParticipantRole::Principal as i32,
                 initiator: false,
                 side: String::new(),
+                ..Default::default()
             })
             .collect(),
         occurred: Some(FuzzyDate {

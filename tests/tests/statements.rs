@@ -54,6 +54,7 @@ fn hop(reporter: &str, relation: HopRelation, doc: &str) -> AttributionHop {
         } else {
             document(doc)
         },
+        ..Default::default()
     }
 }
 
@@ -263,6 +264,7 @@ async fn create_get_update_delete_with_etags(backend: Backend) {
             quoted_spans: vec![QuotedSpan { start: 0, end: 50 }],
             original_text: "La France cherche à garder ouvert le canal du dialogue".into(),
             original_language_code: "fr".into(),
+            ..Default::default()
         }),
         speech_act: SpeechAct::Intent as i32,
         channel: Channel::Interview as i32,
@@ -1467,6 +1469,7 @@ async fn create_call(suite: &Suite, id: &str, parties: &[&str], occurred: &str) 
                 role: ParticipantRole::Principal as i32,
                 initiator: false,
                 side: String::new(),
+                ..Default::default()
             })
             .collect(),
         occurred: date(occurred),

@@ -488,6 +488,7 @@ mod tests {
                             statements: vec!["statements/shields".into()],
                         }],
                         other_statements: vec![],
+                        ..Default::default()
                     })),
                 },
                 TimelineEntry {
@@ -537,6 +538,7 @@ mod tests {
                     count: 3,
                 }],
                 communications: vec![],
+                not_held: vec![],
             }],
             sources: vec![SourceUse {
                 document: Some(SourceDocument {

@@ -283,6 +283,7 @@ pub fn normalize(violations: &mut Violations, field: &str, date: &FuzzyDate) -> 
         uncertain: bounds.uncertain,
         approximate: bounds.approximate,
         as_reported: date.as_reported.clone(),
+        ..FuzzyDate::default()
     })
 }
 

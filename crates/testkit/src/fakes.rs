@@ -34,10 +34,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chancery_proto::actors::v1::actor_service_server::{ActorService, ActorServiceServer};
 use chancery_proto::actors::v1::{
     Actor, ActorKind, BatchGetActorsRequest, BatchGetActorsResponse, CreateActorRequest,
-    CreatePostRequest, CreateTenureRequest, DeleteActorRequest, GetActorRequest, GetPostRequest,
-    GetTenureRequest, HeldOffice, ListActorsRequest, ListActorsResponse, ListPostsRequest,
-    ListPostsResponse, ListTenuresRequest, ListTenuresResponse, OfficeAnswer, Post, PostClass,
-    ResolveOfficesRequest, ResolveOfficesResponse, Tenure, UpdateActorRequest,
+    CreatePostRequest, CreateTenureRequest, DeleteActorRequest, DeletePostRequest,
+    DeleteTenureRequest, GetActorRequest, GetPostRequest, GetTenureRequest, HeldOffice,
+    ListActorsRequest, ListActorsResponse, ListPostsRequest, ListPostsResponse, ListTenuresRequest,
+    ListTenuresResponse, OfficeAnswer, Post, PostClass, ResolveOfficesRequest,
+    ResolveOfficesResponse, Tenure, UpdateActorRequest, UpdatePostRequest, UpdateTenureRequest,
 };
 use chancery_proto::common::v1::{FuzzyDate, SourceRef};
 use chancery_proto::communications::v1::communication_service_server::{
@@ -55,10 +56,11 @@ use chancery_proto::statements::v1::statement_service_server::{
 use chancery_proto::statements::v1::{
     AttributionHop, BatchGetSourceDocumentsRequest, BatchGetSourceDocumentsResponse,
     BatchGetStatementsRequest, BatchGetStatementsResponse, Content, ContentMode,
-    CreateSourceDocumentRequest, CreateStatementRequest, DeleteStatementRequest,
-    GetSourceDocumentRequest, GetStatementRequest, HopRelation, ListSourceDocumentsRequest,
-    ListSourceDocumentsResponse, ListStatementsRequest, ListStatementsResponse, SourceDocument,
-    SpeechAct, Statement, UpdateStatementRequest,
+    CreateSourceDocumentRequest, CreateStatementRequest, DeleteSourceDocumentRequest,
+    DeleteStatementRequest, GetSourceDocumentRequest, GetStatementRequest, HopRelation,
+    ListSourceDocumentsRequest, ListSourceDocumentsResponse, ListStatementsRequest,
+    ListStatementsResponse, SourceDocument, SpeechAct, Statement, UpdateSourceDocumentRequest,
+    UpdateStatementRequest,
 };
 use chancery_runtime::errors::Violations;
 use chancery_runtime::fuzzy_date::normalize;
@@ -268,6 +270,7 @@ pub fn synthetic_statement(name: &str) -> Statement {
             relation: HopRelation::Reported as i32,
             cue: "reported".into(),
             document: document(seed / 11),
+            ..Default::default()
         }],
         ..Default::default()
     }
@@ -454,6 +457,10 @@ fake_service! {
         create_tenure(CreateTenureRequest) -> Tenure = "CreateTenure";
         get_tenure(GetTenureRequest) -> Tenure = "GetTenure";
         list_tenures(ListTenuresRequest) -> ListTenuresResponse = "ListTenures";
+        update_post(UpdatePostRequest) -> Post = "UpdatePost";
+        delete_post(DeletePostRequest) -> () = "DeletePost";
+        update_tenure(UpdateTenureRequest) -> Tenure = "UpdateTenure";
+        delete_tenure(DeleteTenureRequest) -> () = "DeleteTenure";
     }
 }
 
@@ -555,6 +562,8 @@ fake_service! {
         create_source_document(CreateSourceDocumentRequest) -> SourceDocument = "CreateSourceDocument";
         get_source_document(GetSourceDocumentRequest) -> SourceDocument = "GetSourceDocument";
         list_source_documents(ListSourceDocumentsRequest) -> ListSourceDocumentsResponse = "ListSourceDocuments";
+        update_source_document(UpdateSourceDocumentRequest) -> SourceDocument = "UpdateSourceDocument";
+        delete_source_document(DeleteSourceDocumentRequest) -> () = "DeleteSourceDocument";
     }
 }
 

@@ -342,6 +342,37 @@ impl ActorService for ActorApi {
             .collect();
         Ok(Response::new(ResolveOfficesResponse { answers }))
     }
+    // PLACEHOLDER(issue 11): replaced by the real handler in this change.
+    async fn update_post(
+        &self,
+        _request: Request<chancery_proto::actors::v1::UpdatePostRequest>,
+    ) -> Result<Response<Post>, Status> {
+        Err(Status::unimplemented("not implemented yet"))
+    }
+
+    // PLACEHOLDER(issue 11): replaced by the real handler in this change.
+    async fn delete_post(
+        &self,
+        _request: Request<chancery_proto::actors::v1::DeletePostRequest>,
+    ) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented("not implemented yet"))
+    }
+
+    // PLACEHOLDER(issue 11): replaced by the real handler in this change.
+    async fn update_tenure(
+        &self,
+        _request: Request<chancery_proto::actors::v1::UpdateTenureRequest>,
+    ) -> Result<Response<Tenure>, Status> {
+        Err(Status::unimplemented("not implemented yet"))
+    }
+
+    // PLACEHOLDER(issue 11): replaced by the real handler in this change.
+    async fn delete_tenure(
+        &self,
+        _request: Request<chancery_proto::actors::v1::DeleteTenureRequest>,
+    ) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented("not implemented yet"))
+    }
 }
 
 /// Validates a `ListActors` request as the handler does, without the store: the filter, the

@@ -15,7 +15,7 @@
 
 pub mod api;
 pub mod config;
-pub mod domain;
+pub use chancery_domain::communications as domain;
 pub mod error;
 pub mod store;
 

@@ -395,6 +395,21 @@ impl StatementService for Api {
             missing_names,
         }))
     }
+    // PLACEHOLDER(issue 11): replaced by the real handler in this change.
+    async fn update_source_document(
+        &self,
+        _request: Request<chancery_proto::statements::v1::UpdateSourceDocumentRequest>,
+    ) -> Result<Response<SourceDocument>, Status> {
+        Err(Status::unimplemented("not implemented yet"))
+    }
+
+    // PLACEHOLDER(issue 11): replaced by the real handler in this change.
+    async fn delete_source_document(
+        &self,
+        _request: Request<chancery_proto::statements::v1::DeleteSourceDocumentRequest>,
+    ) -> Result<Response<()>, Status> {
+        Err(Status::unimplemented("not implemented yet"))
+    }
 }
 
 /// Validates a `ListStatements` request as the handler does, without the store: the filter, the

@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 use chancery_proto::actors::v1::actor_service_server::{ActorService, ActorServiceServer};
 use chancery_proto::actors::v1::{
     Actor, BatchGetActorsRequest, BatchGetActorsResponse, CreateActorRequest, CreatePostRequest,
-    CreateTenureRequest, DeleteActorRequest, GetActorRequest, GetPostRequest, GetTenureRequest,
-    ListActorsRequest, ListActorsResponse, ListPostsRequest, ListPostsResponse, ListTenuresRequest,
-    ListTenuresResponse, Post, ResolveOfficesRequest, ResolveOfficesResponse, Tenure,
-    UpdateActorRequest,
+    CreateTenureRequest, DeleteActorRequest, DeletePostRequest, DeleteTenureRequest,
+    GetActorRequest, GetPostRequest, GetTenureRequest, ListActorsRequest, ListActorsResponse,
+    ListPostsRequest, ListPostsResponse, ListTenuresRequest, ListTenuresResponse, Post,
+    ResolveOfficesRequest, ResolveOfficesResponse, Tenure, UpdateActorRequest, UpdatePostRequest,
+    UpdateTenureRequest,
 };
 use chancery_proto::common::v1::FuzzyDate;
 use chancery_proto::communications::v1::communication_service_server::{
@@ -148,6 +149,10 @@ stand_in!(
     get_tenure(GetTenureRequest) -> Tenure,
     list_tenures(ListTenuresRequest) -> ListTenuresResponse,
     resolve_offices(ResolveOfficesRequest) -> ResolveOfficesResponse,
+    update_post(UpdatePostRequest) -> Post,
+    delete_post(DeletePostRequest) -> (),
+    update_tenure(UpdateTenureRequest) -> Tenure,
+    delete_tenure(DeleteTenureRequest) -> (),
 );
 
 stand_in!(

@@ -371,6 +371,7 @@ pub(crate) fn contact_pairs<'a>(
                 .into_iter()
                 .map(str::to_owned)
                 .collect(),
+            not_held: Vec::new(),
         })
         .collect();
     contacts.sort_by(|x, y| {
@@ -454,6 +455,8 @@ fn kind_label(kind: i32) -> &'static str {
         CommunicationKind::Letter => "Letter",
         CommunicationKind::Message => "Message",
         CommunicationKind::PressConference => "Press conference",
+        CommunicationKind::Notification => "Notification",
+        CommunicationKind::Talks => "Talks",
         CommunicationKind::Other | CommunicationKind::Unspecified => "Communication",
     }
 }
@@ -468,6 +471,7 @@ fn lifecycle_label(lifecycle: i32) -> &'static str {
         Lifecycle::Held => "held",
         Lifecycle::Postponed => "postponed",
         Lifecycle::Cancelled => "cancelled",
+        Lifecycle::InProgress => "in progress",
         Lifecycle::Unspecified => "",
     }
 }
@@ -593,6 +597,7 @@ pub(crate) fn communication_entry(
                 .get(&communication.name)
                 .cloned()
                 .unwrap_or_default(),
+            ..Default::default()
         })),
     }
 }
@@ -707,6 +712,7 @@ pub(crate) fn involved_actors(
                     post: tenure.map(|t| t.post.clone()).unwrap_or_default(),
                     tenure: tenure.map(|t| t.name.clone()).unwrap_or_default(),
                     certain: office.certain,
+                    ..Default::default()
                 });
         }
     }

@@ -949,6 +949,7 @@ mod tests {
             relation: relation as i32,
             cue: String::new(),
             document: document.into(),
+            ..Default::default()
         }
     }
 
@@ -964,6 +965,7 @@ mod tests {
                 quoted_spans: vec![span(25, 50)],
                 original_text: String::new(),
                 original_language_code: String::new(),
+                ..Default::default()
             }),
             speech_act: SpeechAct::Confirmation as i32,
             channel: Channel::Interview as i32,
@@ -1090,6 +1092,7 @@ mod tests {
                 quoted_spans: vec![],
                 original_text: "Texte".into(),
                 original_language_code: String::new(),
+                ..Default::default()
             }),
             speech_act: 99,
             channel: 42,

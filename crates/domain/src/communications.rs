@@ -863,6 +863,7 @@ mod tests {
             role: role as i32,
             initiator: false,
             side: side.into(),
+            ..Default::default()
         }
     }
 
@@ -973,6 +974,7 @@ mod tests {
                     role: 0,
                     initiator: false,
                     side: "XYZ".into(),
+                    ..Default::default()
                 },
                 participant(
                     "emmanuel-macron",
