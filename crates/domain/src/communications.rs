@@ -3,15 +3,15 @@
 //! can be wrong is checked and each problem reported under its full field path), computes the
 //! current lifecycle and verification from the status log, picks the date a communication is
 //! ordered and filtered by, and applies update masks. It does no I/O: whether referenced actors
-//! exist is asked of the actors service, and whether `previous_in_series` exists is asked of the
-//! store.
+//! exist is asked of the actors service, and whether `previous_in_series` and the communications
+//! topics name exist is asked of the store.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-use chancery_proto::common::v1::{FuzzyDate, LocalizedText, SourceRef};
+use chancery_proto::common::v1::{DateSource, FuzzyDate, LocalizedText, SourceRef};
 use chancery_proto::communications::v1::{
-    Communication, CommunicationKind, ContentDisclosure, Lifecycle, Participant, ParticipantRole,
-    StatusAssertion, Topic, Verification,
+    Communication, CommunicationKind, ContentDisclosure, DurationClaim, Lifecycle, Modality,
+    Outcome, OutcomeKind, Participant, ParticipantRole, StatusAssertion, Topic, Verification,
 };
 use chancery_runtime::backends::Reference;
 use chancery_runtime::errors::Violations;
@@ -37,6 +37,14 @@ pub const MAX_LABELS: usize = 100;
 pub const MAX_SOURCES: usize = 100;
 /// Most entries of a status log.
 pub const MAX_STATUS_LOG: usize = 1000;
+/// Most duration claims of one communication.
+pub const MAX_DURATIONS: usize = 20;
+/// Most outcomes of one communication.
+pub const MAX_OUTCOMES: usize = 50;
+/// Most parties of one outcome.
+pub const MAX_OUTCOME_PARTIES: usize = 50;
+/// Longest `as_reported` of a duration claim.
+pub const MAX_AS_REPORTED_CHARS: usize = 200;
 /// Most names in one batch get.
 pub const MAX_BATCH: usize = 10_000;
 /// Most distinct actors one write may name: they are all checked with a single `BatchGetActors`
@@ -56,6 +64,8 @@ pub const MASK_PATHS: &[&str] = &[
     "previous_in_series",
     "disclosure",
     "sources",
+    "durations",
+    "outcomes",
 ];
 
 /// Fields an update mask must not name: the status log (extended only by `AppendStatus`) and
@@ -248,6 +258,29 @@ fn check_participants(violations: &mut Violations, field: &str, participants: &[
         }
         check_enum::<ParticipantRole>(violations, &format!("{at}.role"), participant.role, true);
         check_side(violations, &format!("{at}.side"), &participant.side);
+        let asserted_by = format!("{at}.initiative_asserted_by");
+        names::check_optional(
+            violations,
+            &asserted_by,
+            &participant.initiative_asserted_by,
+            "actors",
+        );
+        if !participant.initiator && !participant.initiative_asserted_by.is_empty() {
+            violations.add(
+                asserted_by,
+                "is set only with `initiator`: who claims the participant took the initiative",
+            );
+        }
+        if let Some(source) = &participant.initiative_source {
+            let source_at = format!("{at}.initiative_source");
+            check_source(violations, &source_at, source);
+            if !participant.initiator {
+                violations.add(
+                    source_at,
+                    "is set only with `initiator`: where the initiative was claimed",
+                );
+            }
+        }
     }
 }
 
@@ -256,6 +289,7 @@ fn check_topics(
     field: &str,
     topics: &[Topic],
     participants: &[Participant],
+    id: Option<&str>,
 ) {
     if topics.len() > MAX_TOPICS {
         violations.add(
@@ -324,6 +358,110 @@ fn check_topics(
             }
         }
         check_sources(violations, &format!("{at}.sources"), &topic.sources);
+        let communication = names::check_optional(
+            violations,
+            &format!("{at}.communication"),
+            &topic.communication,
+            "communications",
+        );
+        if let (Some(communication), Some(id)) = (communication, id)
+            && communication == id
+        {
+            violations.add(
+                format!("{at}.communication"),
+                "must not be the communication itself",
+            );
+        }
+    }
+}
+
+fn check_durations(violations: &mut Violations, field: &str, durations: &[DurationClaim]) {
+    if durations.len() > MAX_DURATIONS {
+        violations.add(
+            field,
+            format!(
+                "must have at most {MAX_DURATIONS} entries (got {})",
+                durations.len()
+            ),
+        );
+        return;
+    }
+    for (i, duration) in durations.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        if duration.seconds < 0 {
+            violations.add(
+                format!("{at}.seconds"),
+                format!(
+                    "must not be negative (got {}): a length in whole seconds, such as 3600 for an hour",
+                    duration.seconds
+                ),
+            );
+        } else if duration.seconds == 0 && duration.as_reported.trim().is_empty() {
+            violations.add(
+                format!("{at}.seconds"),
+                "is required: a length in whole seconds, such as 3600 for an hour (zero only with `as_reported`)",
+            );
+        }
+        check_optional(
+            violations,
+            &format!("{at}.as_reported"),
+            &duration.as_reported,
+            MAX_AS_REPORTED_CHARS,
+        );
+        names::check_optional(
+            violations,
+            &format!("{at}.asserted_by"),
+            &duration.asserted_by,
+            "actors",
+        );
+        if let Some(source) = &duration.source {
+            check_source(violations, &format!("{at}.source"), source);
+        }
+    }
+}
+
+fn check_outcomes(violations: &mut Violations, field: &str, outcomes: &[Outcome]) {
+    if outcomes.len() > MAX_OUTCOMES {
+        violations.add(
+            field,
+            format!(
+                "must have at most {MAX_OUTCOMES} entries (got {})",
+                outcomes.len()
+            ),
+        );
+        return;
+    }
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        check_required(
+            violations,
+            &format!("{at}.text"),
+            &outcome.text,
+            MAX_DESCRIPTION_CHARS,
+        );
+        check_enum::<OutcomeKind>(violations, &format!("{at}.kind"), outcome.kind, false);
+        if outcome.parties.len() > MAX_OUTCOME_PARTIES {
+            violations.add(
+                format!("{at}.parties"),
+                format!(
+                    "must have at most {MAX_OUTCOME_PARTIES} entries (got {})",
+                    outcome.parties.len()
+                ),
+            );
+        } else {
+            for (j, party) in outcome.parties.iter().enumerate() {
+                names::check(violations, &format!("{at}.parties[{j}]"), party, "actors");
+            }
+        }
+        names::check_optional(
+            violations,
+            &format!("{at}.asserted_by"),
+            &outcome.asserted_by,
+            "actors",
+        );
+        if let Some(source) = &outcome.source {
+            check_source(violations, &format!("{at}.source"), source);
+        }
     }
 }
 
@@ -371,6 +509,7 @@ pub fn validate_communication(
         &at("topics"),
         &communication.topics,
         &communication.participants,
+        id,
     );
     let previous = names::check_optional(
         violations,
@@ -393,6 +532,8 @@ pub fn validate_communication(
         false,
     );
     check_sources(violations, &at("sources"), &communication.sources);
+    check_durations(violations, &at("durations"), &communication.durations);
+    check_outcomes(violations, &at("outcomes"), &communication.outcomes);
     Communication {
         planned,
         occurred,
@@ -453,6 +594,23 @@ pub fn validate_status(
         }
     };
     check_optional(violations, &at("note"), &status.note, MAX_DESCRIPTION_CHARS);
+    if !status.id.is_empty() && !names::is_valid_id(&status.id) {
+        violations.add(
+            at("id"),
+            format!(
+                "must be 1 to {} lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (got {:?})",
+                names::MAX_ID_LEN,
+                status.id
+            ),
+        );
+    }
+    check_optional(
+        violations,
+        &at("reason"),
+        &status.reason,
+        MAX_DESCRIPTION_CHARS,
+    );
+    check_enum::<Modality>(violations, &at("modality"), status.modality, false);
     StatusAssertion {
         as_of,
         create_time: None,
@@ -476,21 +634,72 @@ pub fn validate_status_log(
         );
         return Vec::new();
     }
-    log.iter()
+    let valid: Vec<StatusAssertion> = log
+        .iter()
         .enumerate()
         .map(|(i, status)| validate_status(violations, &format!("{field}[{i}]"), status))
-        .collect()
+        .collect();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, status) in log.iter().enumerate() {
+        if status.id.is_empty() || !names::is_valid_id(&status.id) {
+            continue;
+        }
+        if let Some(first) = seen.get(status.id.as_str()) {
+            violations.add(
+                format!("{field}[{i}].id"),
+                format!(
+                    "repeats the id {:?} of {field}[{first}]; entry ids are unique within a log",
+                    status.id
+                ),
+            );
+        } else {
+            seen.insert(&status.id, i);
+        }
+    }
+    valid
+}
+
+/// Whether two validated status entries say the same thing: every client-set field equal, the
+/// output-only `create_time` ignored. An `AppendStatus` whose entry `id` is already logged
+/// appends nothing when this holds, and fails with ALREADY_EXISTS otherwise.
+pub fn same_status(logged: &StatusAssertion, sent: &StatusAssertion) -> bool {
+    // Only what the client sent counts: the entry's `create_time` and the bounds and precision
+    // the server derived for `as_of` are left out.
+    let client_set = |status: &StatusAssertion| StatusAssertion {
+        create_time: None,
+        as_of: status.as_of.as_ref().map(|date| FuzzyDate {
+            edtf: date.edtf.trim().to_owned(),
+            time_zone: date.time_zone.clone(),
+            as_reported: date.as_reported.clone(),
+            source: date.source,
+            ..FuzzyDate::default()
+        }),
+        ..status.clone()
+    };
+    client_set(logged) == client_set(sent)
+}
+
+/// The logged entry with `id`, if any (an empty id matches nothing).
+pub fn logged_status<'a>(log: &'a [StatusAssertion], id: &str) -> Option<&'a StatusAssertion> {
+    if id.is_empty() {
+        return None;
+    }
+    log.iter().find(|status| status.id == id)
 }
 
 /// Which parts of a communication to collect actor references from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReferenceScope {
-    /// `participants[].actor`.
+    /// `participants[].actor` and `participants[].initiative_asserted_by`.
     pub participants: bool,
     /// `topics[].mentioned_actors[]`.
     pub topics: bool,
     /// `status_log[].asserted_by`.
     pub status_log: bool,
+    /// `durations[].asserted_by`.
+    pub durations: bool,
+    /// `outcomes[].parties[]` and `outcomes[].asserted_by`.
+    pub outcomes: bool,
 }
 
 impl ReferenceScope {
@@ -499,6 +708,8 @@ impl ReferenceScope {
         participants: true,
         topics: true,
         status_log: true,
+        durations: true,
+        outcomes: true,
     };
 
     /// The references an update replaces: those of the fields its mask names.
@@ -508,6 +719,8 @@ impl ReferenceScope {
             participants: wants("participants"),
             topics: wants("topics"),
             status_log: false,
+            durations: wants("durations"),
+            outcomes: wants("outcomes"),
         }
     }
 }
@@ -531,6 +744,10 @@ pub fn actor_references(
                 format!("{field}.participants[{i}].actor"),
                 &participant.actor,
             );
+            add(
+                format!("{field}.participants[{i}].initiative_asserted_by"),
+                &participant.initiative_asserted_by,
+            );
         }
     }
     if scope.topics {
@@ -545,6 +762,25 @@ pub fn actor_references(
             add(
                 format!("{field}.status_log[{i}].asserted_by"),
                 &status.asserted_by,
+            );
+        }
+    }
+    if scope.durations {
+        for (i, duration) in communication.durations.iter().enumerate() {
+            add(
+                format!("{field}.durations[{i}].asserted_by"),
+                &duration.asserted_by,
+            );
+        }
+    }
+    if scope.outcomes {
+        for (i, outcome) in communication.outcomes.iter().enumerate() {
+            for (j, party) in outcome.parties.iter().enumerate() {
+                add(format!("{field}.outcomes[{i}].parties[{j}]"), party);
+            }
+            add(
+                format!("{field}.outcomes[{i}].asserted_by"),
+                &outcome.asserted_by,
             );
         }
     }
@@ -611,6 +847,8 @@ pub fn implied_mask(patch: &Communication) -> Vec<String> {
         ("previous_in_series", !patch.previous_in_series.is_empty()),
         ("disclosure", patch.disclosure != 0),
         ("sources", !patch.sources.is_empty()),
+        ("durations", !patch.durations.is_empty()),
+        ("outcomes", !patch.outcomes.is_empty()),
     ];
     set.iter()
         .filter(|(_, is_set)| *is_set)
@@ -656,6 +894,12 @@ pub fn apply_mask(current: &mut Communication, patch: &Communication, paths: &[S
     }
     if wants("sources") {
         current.sources.clone_from(&patch.sources);
+    }
+    if wants("durations") {
+        current.durations.clone_from(&patch.durations);
+    }
+    if wants("outcomes") {
+        current.outcomes.clone_from(&patch.outcomes);
     }
 }
 
@@ -745,19 +989,40 @@ fn next_verification(
     }
 }
 
+/// Whether a status entry's `as_of` is an unknown date (`source` DATE_SOURCE_UNKNOWN, or no
+/// bound at all): such entries are taken after the dated ones.
+pub fn is_undated(status: &StatusAssertion) -> bool {
+    status.as_of.as_ref().is_none_or(|date| {
+        date.source == DateSource::Unknown as i32
+            || (date.earliest.is_none() && date.latest.is_none())
+    })
+}
+
+/// The key entries of a status log are taken in, before append order: dated entries by the
+/// earliest bound of `as_of` (an interval open at its start comes first), then undated ones.
+fn status_order_key(status: &StatusAssertion) -> (bool, i64) {
+    if is_undated(status) {
+        (true, 0)
+    } else {
+        (
+            false,
+            status
+                .as_of
+                .as_ref()
+                .map_or(i64::MIN, |d| fuzzy_date::bounds_of(d).0),
+        )
+    }
+}
+
 /// The lifecycle and verification computed from a communication's status log and participants,
 /// by the rules documented on `Communication.lifecycle` and `Communication.verification`:
-/// entries in order of the earliest bound of `as_of`, then in the order they were appended.
+/// entries in order of the earliest bound of `as_of`, then in the order they were appended;
+/// entries whose `as_of` is unknown come after every dated one, in the order they were appended.
 pub fn computed_status(communication: &Communication) -> (Lifecycle, Verification) {
     let log = &communication.status_log;
     let mut order: Vec<usize> = (0..log.len()).collect();
-    // A stable sort keeps the append order among entries with the same earliest bound.
-    order.sort_by_key(|&i| {
-        log[i]
-            .as_of
-            .as_ref()
-            .map_or(i64::MIN, |d| fuzzy_date::bounds_of(d).0)
-    });
+    // A stable sort keeps the append order among entries with the same key.
+    order.sort_by_key(|&i| status_order_key(&log[i]));
 
     let parties: BTreeSet<Party> = communication
         .participants
@@ -1594,5 +1859,648 @@ mod tests {
         assert!(violations.is_empty());
         check_reference_count(&mut violations, "communication", &many);
         assert_eq!(violations.iter().count(), 1);
+    }
+
+    fn unknown_date() -> Option<FuzzyDate> {
+        // As `fuzzy_date::normalize` leaves an unknown date: no edtf, no bounds.
+        Some(FuzzyDate {
+            source: DateSource::Unknown as i32,
+            ..Default::default()
+        })
+    }
+
+    fn undated(lifecycle: Lifecycle, verification: Verification, by: &str) -> StatusAssertion {
+        StatusAssertion {
+            as_of: unknown_date(),
+            ..claim(lifecycle, verification, by, "", "2000")
+        }
+    }
+
+    /// The log of `communication` with each entry that has an edtf normalized (as the service
+    /// stores it) and the others (unknown dates, open starts) kept as given.
+    fn computed_with(
+        mut communication: Communication,
+        log: Vec<StatusAssertion>,
+    ) -> (Lifecycle, Verification) {
+        let mut violations = Violations::default();
+        communication.status_log = log
+            .iter()
+            .map(|status| {
+                // Dates without edtf are given here as normalized already.
+                let given = status.as_of.as_ref().is_some_and(|d| d.edtf.is_empty());
+                if given {
+                    status.clone()
+                } else {
+                    validate_status(&mut violations, "log", status)
+                }
+            })
+            .collect();
+        assert!(violations.is_empty(), "{violations}");
+        computed_status(&communication)
+    }
+
+    fn source(document: &str) -> Option<SourceRef> {
+        Some(SourceRef {
+            document: document.into(),
+            excerpt: String::new(),
+        })
+    }
+
+    #[test]
+    fn durations_outcomes_and_initiatives_that_follow_the_rules_pass() {
+        let mut communication = call();
+        communication.participants[0].initiator = true;
+        communication.participants[0].initiative_asserted_by = "actors/elysee".into();
+        communication.participants[0].initiative_source = source("documents/readout");
+        communication.participants[1].initiator = true;
+        communication.topics[0].communication = "communications/summit".into();
+        communication.durations = vec![
+            DurationClaim {
+                seconds: 3600,
+                approximate: true,
+                as_reported: "about an hour".into(),
+                asserted_by: "actors/kremlin".into(),
+                source: source("documents/readout"),
+            },
+            DurationClaim {
+                seconds: 0,
+                as_reported: "a long call".into(),
+                ..Default::default()
+            },
+        ];
+        communication.outcomes = vec![Outcome {
+            text: "agreed to continue contacts".into(),
+            kind: OutcomeKind::FollowUp as i32,
+            parties: vec![
+                "actors/emmanuel-macron".into(),
+                "actors/vladimir-putin".into(),
+            ],
+            asserted_by: "actors/elysee".into(),
+            source: source("documents/readout"),
+        }];
+        let mut violations = Violations::default();
+        let valid =
+            validate_communication(&mut violations, "communication", &communication, Some("c"));
+        assert!(violations.is_empty(), "{violations}");
+        assert_eq!(valid.durations, communication.durations);
+        assert_eq!(valid.outcomes, communication.outcomes);
+        assert_eq!(valid.participants, communication.participants);
+        assert_eq!(valid.topics, communication.topics);
+    }
+
+    #[test]
+    fn wrong_durations_outcomes_initiatives_and_topic_communications_name_their_fields() {
+        let mut communication = call();
+        communication.participants[0].initiative_asserted_by = "actors/elysee".into();
+        communication.participants[1].initiative_source = source("nowhere");
+        communication.participants[1].initiator = true;
+        communication.participants[1].initiative_asserted_by = "kremlin".into();
+        communication.topics[0].communication = "communications/this-call".into();
+        communication.topics.push(Topic {
+            id: "summit".into(),
+            label: "The summit".into(),
+            communication: "summits/g20".into(),
+            ..Default::default()
+        });
+        communication.durations = vec![
+            DurationClaim {
+                seconds: -1,
+                ..Default::default()
+            },
+            DurationClaim::default(),
+            DurationClaim {
+                seconds: 60,
+                as_reported: "x".repeat(201),
+                asserted_by: "kremlin".into(),
+                source: source("seed"),
+                ..Default::default()
+            },
+        ];
+        communication.outcomes = vec![
+            Outcome {
+                text: " ".into(),
+                kind: 42,
+                parties: vec!["actors/greece".into(), "greece".into(), String::new()],
+                asserted_by: "actors/Bad".into(),
+                source: source("documents/Bad"),
+            },
+            Outcome {
+                text: "t".repeat(2001),
+                parties: vec!["actors/greece".into(); 51],
+                ..Default::default()
+            },
+        ];
+        let mut violations = Violations::default();
+        validate_communication(
+            &mut violations,
+            "communication",
+            &communication,
+            Some("this-call"),
+        );
+        assert_eq!(
+            fields(&violations),
+            [
+                "communication.participants[0].initiative_asserted_by",
+                "communication.participants[1].initiative_asserted_by",
+                "communication.participants[1].initiative_source.document",
+                "communication.topics[0].communication",
+                "communication.topics[1].communication",
+                "communication.durations[0].seconds",
+                "communication.durations[1].seconds",
+                "communication.durations[2].as_reported",
+                "communication.durations[2].asserted_by",
+                "communication.durations[2].source.document",
+                "communication.outcomes[0].text",
+                "communication.outcomes[0].kind",
+                "communication.outcomes[0].parties[1]",
+                "communication.outcomes[0].parties[2]",
+                "communication.outcomes[0].asserted_by",
+                "communication.outcomes[0].source.document",
+                "communication.outcomes[1].text",
+                "communication.outcomes[1].parties",
+            ]
+        );
+
+        // A source of the initiative without `initiator` is refused too.
+        let mut communication = call();
+        communication.participants[0].initiative_source = source("documents/readout");
+        let mut violations = Violations::default();
+        validate_communication(&mut violations, "c", &communication, None);
+        assert_eq!(fields(&violations), ["c.participants[0].initiative_source"]);
+
+        // Too many durations or outcomes: one violation on the list.
+        let many = Communication {
+            durations: vec![
+                DurationClaim {
+                    seconds: 60,
+                    ..Default::default()
+                };
+                MAX_DURATIONS + 1
+            ],
+            outcomes: vec![
+                Outcome {
+                    text: "agreed".into(),
+                    ..Default::default()
+                };
+                MAX_OUTCOMES + 1
+            ],
+            ..call()
+        };
+        let mut violations = Violations::default();
+        validate_communication(&mut violations, "c", &many, None);
+        assert_eq!(fields(&violations), ["c.durations", "c.outcomes"]);
+        let at_the_limit = Communication {
+            durations: many.durations[..MAX_DURATIONS].to_vec(),
+            outcomes: many.outcomes[..MAX_OUTCOMES].to_vec(),
+            ..call()
+        };
+        let mut violations = Violations::default();
+        validate_communication(&mut violations, "c", &at_the_limit, None);
+        assert!(violations.is_empty(), "{violations}");
+    }
+
+    #[test]
+    fn status_ids_reasons_and_modalities_are_checked_and_ids_are_unique_in_a_log() {
+        let mut good = claim(
+            Lifecycle::Cancelled,
+            Verification::Unspecified,
+            "",
+            "",
+            "2022-03-29",
+        );
+        good.id = "cancelled-1".into();
+        good.reason = "because of the situation on the ground".into();
+        good.modality = Modality::Hedged as i32;
+        let mut violations = Violations::default();
+        let valid = validate_status(&mut violations, "status", &good);
+        assert!(violations.is_empty(), "{violations}");
+        assert_eq!(
+            (valid.id.as_str(), valid.modality),
+            ("cancelled-1", Modality::Hedged as i32)
+        );
+
+        for bad_id in ["Held", "held-", "-held", "1held", &"h".repeat(64)] {
+            let mut violations = Violations::default();
+            validate_status(
+                &mut violations,
+                "status",
+                &StatusAssertion {
+                    id: bad_id.into(),
+                    ..good.clone()
+                },
+            );
+            assert_eq!(fields(&violations), ["status.id"], "{bad_id:?}");
+        }
+        let mut violations = Violations::default();
+        validate_status(
+            &mut violations,
+            "status",
+            &StatusAssertion {
+                reason: "r".repeat(2001),
+                modality: 7,
+                ..good.clone()
+            },
+        );
+        assert_eq!(fields(&violations), ["status.reason", "status.modality"]);
+
+        let other = StatusAssertion {
+            id: "held".into(),
+            ..good.clone()
+        };
+        let unnamed = StatusAssertion {
+            id: String::new(),
+            ..good.clone()
+        };
+        let log = [
+            good.clone(),
+            other.clone(),
+            unnamed.clone(),
+            unnamed,
+            good.clone(),
+            other,
+            good,
+        ];
+        let mut violations = Violations::default();
+        let valid = validate_status_log(&mut violations, "communication.status_log", &log);
+        assert_eq!(valid.len(), 7);
+        assert_eq!(
+            fields(&violations),
+            [
+                "communication.status_log[4].id",
+                "communication.status_log[5].id",
+                "communication.status_log[6].id",
+            ]
+        );
+        assert!(
+            violations
+                .to_string()
+                .contains("communication.status_log[0]")
+        );
+    }
+
+    #[test]
+    fn the_same_entry_compares_client_set_fields_only() {
+        let sent = StatusAssertion {
+            id: "held".into(),
+            ..claim(
+                Lifecycle::Held,
+                Verification::ConfirmedByOneParty,
+                "anne-claire-legendre",
+                "FRA",
+                "2022-03-29T19:00Z",
+            )
+        };
+        let mut violations = Violations::default();
+        let normalized = validate_status(&mut violations, "status", &sent);
+        let logged = StatusAssertion {
+            create_time: Some(prost_types::Timestamp {
+                seconds: 1_648_580_400,
+                nanos: 0,
+            }),
+            ..normalized.clone()
+        };
+        assert!(same_status(&logged, &normalized));
+        // Derived fields of the date do not count either (an older server may have derived
+        // fewer of them).
+        let mut older = logged.clone();
+        if let Some(as_of) = older.as_of.as_mut() {
+            as_of.precision = 0;
+            as_of.earliest = None;
+        }
+        assert!(same_status(&older, &normalized));
+        for changed in [
+            StatusAssertion {
+                note: "a note".into(),
+                ..normalized.clone()
+            },
+            StatusAssertion {
+                lifecycle: Lifecycle::InProgress as i32,
+                ..normalized.clone()
+            },
+            StatusAssertion {
+                modality: Modality::Expected as i32,
+                ..normalized.clone()
+            },
+            StatusAssertion {
+                as_of: validate_status(
+                    &mut violations,
+                    "status",
+                    &StatusAssertion {
+                        as_of: date("2022-03-29T19:01Z"),
+                        ..sent.clone()
+                    },
+                )
+                .as_of,
+                ..normalized.clone()
+            },
+        ] {
+            assert!(!same_status(&logged, &changed), "{changed:?}");
+        }
+        assert!(violations.is_empty(), "{violations}");
+        let log = [logged.clone()];
+        assert_eq!(logged_status(&log, "held"), Some(&logged));
+        assert_eq!(logged_status(&log, "other"), None);
+        assert_eq!(logged_status(&[StatusAssertion::default()], ""), None);
+    }
+
+    #[test]
+    fn undated_entries_come_after_the_dated_ones_in_append_order() {
+        // An undated "held" appended first still comes after a dated "cancelled".
+        let (lifecycle, _) = computed_with(
+            call(),
+            vec![
+                undated(Lifecycle::Held, Verification::Unspecified, ""),
+                claim(
+                    Lifecycle::Cancelled,
+                    Verification::Unspecified,
+                    "",
+                    "",
+                    "2022-03-29",
+                ),
+            ],
+        );
+        assert_eq!(lifecycle, Lifecycle::Held);
+        // Undated entries keep their append order among themselves, even with a dated entry
+        // appended in between or after them.
+        let (lifecycle, _) = computed_with(
+            call(),
+            vec![
+                undated(Lifecycle::Scheduled, Verification::Unspecified, ""),
+                claim(
+                    Lifecycle::Held,
+                    Verification::Unspecified,
+                    "",
+                    "",
+                    "2022-03-30",
+                ),
+                undated(Lifecycle::Postponed, Verification::Unspecified, ""),
+                claim(
+                    Lifecycle::Expected,
+                    Verification::Unspecified,
+                    "",
+                    "",
+                    "2022-03-26",
+                ),
+            ],
+        );
+        assert_eq!(lifecycle, Lifecycle::Postponed);
+        // Verification follows the same order: a dated confirmation, then an undated denial.
+        let (_, verification) = computed_with(
+            call(),
+            vec![
+                undated(
+                    Lifecycle::Unspecified,
+                    Verification::DeniedByParty,
+                    "vladimir-putin",
+                ),
+                claim(
+                    Lifecycle::Unspecified,
+                    Verification::ConfirmedByOneParty,
+                    "",
+                    "FRA",
+                    "2022-03-29",
+                ),
+            ],
+        );
+        assert_eq!(verification, Verification::Disputed);
+        // An undated "no comment" comes after a dated denial, and leaves it alone.
+        let (_, verification) = computed_with(
+            call(),
+            vec![
+                claim(
+                    Lifecycle::Unspecified,
+                    Verification::DeniedByParty,
+                    "",
+                    "RUS",
+                    "2022-03-29",
+                ),
+                undated(Lifecycle::Unspecified, Verification::NoComment, ""),
+            ],
+        );
+        assert_eq!(
+            verification,
+            Verification::DeniedByParty,
+            "no comment after a denial"
+        );
+        // No bounds at all also reads as undated; an interval open at its start is dated, and
+        // comes first.
+        let no_bounds = StatusAssertion {
+            as_of: Some(FuzzyDate::default()),
+            ..claim(Lifecycle::Held, Verification::Unspecified, "", "", "2000")
+        };
+        assert!(is_undated(&no_bounds));
+        let mut open_start = claim(
+            Lifecycle::Expected,
+            Verification::Unspecified,
+            "",
+            "",
+            "2000",
+        );
+        open_start.as_of = Some(FuzzyDate {
+            latest: Some(prost_types::Timestamp::default()),
+            ..Default::default()
+        });
+        assert!(!is_undated(&open_start));
+        let (lifecycle, _) = computed_with(
+            call(),
+            vec![
+                claim(
+                    Lifecycle::Scheduled,
+                    Verification::Unspecified,
+                    "",
+                    "",
+                    "2022-03-01",
+                ),
+                open_start,
+            ],
+        );
+        assert_eq!(lifecycle, Lifecycle::Scheduled);
+    }
+
+    #[test]
+    fn in_progress_is_a_lifecycle_like_the_others() {
+        let (lifecycle, _) = status_of(
+            call(),
+            vec![
+                claim(
+                    Lifecycle::Scheduled,
+                    Verification::Unspecified,
+                    "",
+                    "",
+                    "2022-03-28",
+                ),
+                claim(
+                    Lifecycle::InProgress,
+                    Verification::Unspecified,
+                    "",
+                    "",
+                    "2022-03-29T10:00Z",
+                ),
+            ],
+        );
+        assert_eq!(lifecycle, Lifecycle::InProgress);
+        let (lifecycle, _) = status_of(
+            call(),
+            vec![
+                claim(
+                    Lifecycle::InProgress,
+                    Verification::Unspecified,
+                    "",
+                    "",
+                    "2022-03-29T10:00Z",
+                ),
+                claim(
+                    Lifecycle::Held,
+                    Verification::Unspecified,
+                    "",
+                    "",
+                    "2022-03-30",
+                ),
+            ],
+        );
+        assert_eq!(lifecycle, Lifecycle::Held);
+        let mut violations = Violations::default();
+        validate_status(
+            &mut violations,
+            "status",
+            &claim(
+                Lifecycle::InProgress,
+                Verification::Unspecified,
+                "",
+                "",
+                "2022-03-29",
+            ),
+        );
+        assert!(violations.is_empty(), "{violations}");
+        let mut recomputed = call();
+        recomputed.status_log = vec![claim(
+            Lifecycle::InProgress,
+            Verification::Unspecified,
+            "",
+            "",
+            "2022-03-29",
+        )];
+        recompute(&mut recomputed);
+        assert_eq!(project(&recomputed).lifecycle, Lifecycle::InProgress as i64);
+        assert_eq!(
+            CommunicationKind::try_from(9),
+            Ok(CommunicationKind::Notification)
+        );
+        assert_eq!(
+            CommunicationKind::try_from(10),
+            Ok(CommunicationKind::Talks)
+        );
+        for kind in [CommunicationKind::Notification, CommunicationKind::Talks] {
+            let mut violations = Violations::default();
+            validate_communication(
+                &mut violations,
+                "c",
+                &Communication {
+                    kind: kind as i32,
+                    ..call()
+                },
+                None,
+            );
+            assert!(violations.is_empty(), "{violations}");
+        }
+    }
+
+    #[test]
+    fn new_references_join_the_one_check_with_their_paths() {
+        let mut communication = call();
+        communication.participants[0].initiator = true;
+        communication.participants[0].initiative_asserted_by = "actors/elysee".into();
+        communication.status_log = vec![claim(
+            Lifecycle::Held,
+            Verification::Unspecified,
+            "dmitry-peskov",
+            "",
+            "2022-03-29",
+        )];
+        communication.durations = vec![
+            DurationClaim {
+                seconds: 3600,
+                asserted_by: "actors/kremlin".into(),
+                ..Default::default()
+            },
+            DurationClaim {
+                seconds: 60,
+                ..Default::default()
+            },
+        ];
+        communication.outcomes = vec![Outcome {
+            text: "agreed".into(),
+            parties: vec!["actors/emmanuel-macron".into(), "actors/nobody".into()],
+            asserted_by: "actors/elysee".into(),
+            ..Default::default()
+        }];
+        let fields: Vec<_> = actor_references("communication", &communication, ReferenceScope::ALL)
+            .into_iter()
+            .map(|r| r.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "communication.participants[0].actor",
+                "communication.participants[0].initiative_asserted_by",
+                "communication.participants[1].actor",
+                "communication.topics[0].mentioned_actors[0]",
+                "communication.topics[0].mentioned_actors[1]",
+                "communication.status_log[0].asserted_by",
+                "communication.durations[0].asserted_by",
+                "communication.outcomes[0].parties[0]",
+                "communication.outcomes[0].parties[1]",
+                "communication.outcomes[0].asserted_by",
+            ]
+        );
+        let scoped = |paths: &[&str]| -> Vec<String> {
+            let paths: Vec<String> = paths.iter().map(|p| (*p).to_owned()).collect();
+            actor_references(
+                "communication",
+                &communication,
+                ReferenceScope::of_mask(&paths),
+            )
+            .into_iter()
+            .map(|r| r.field)
+            .collect()
+        };
+        assert_eq!(
+            scoped(&["durations"]),
+            ["communication.durations[0].asserted_by"]
+        );
+        assert_eq!(scoped(&["outcomes"]).len(), 3);
+        assert_eq!(scoped(&["title"]).len(), 0);
+        assert_eq!(scoped(&["*"]).len(), 9, "everything but the status log");
+    }
+
+    #[test]
+    fn masks_copy_durations_and_outcomes() {
+        let mut current = call();
+        let patch = Communication {
+            durations: vec![DurationClaim {
+                seconds: 3600,
+                ..Default::default()
+            }],
+            outcomes: vec![Outcome {
+                text: "agreed".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(implied_mask(&patch), ["durations", "outcomes"]);
+        apply_mask(&mut current, &patch, &["durations".to_owned()]);
+        assert_eq!(current.durations, patch.durations);
+        assert!(current.outcomes.is_empty());
+        apply_mask(&mut current, &patch, &["outcomes".to_owned()]);
+        assert_eq!(current.outcomes, patch.outcomes);
+        apply_mask(&mut current, &Communication::default(), &["*".to_owned()]);
+        assert!(current.durations.is_empty() && current.outcomes.is_empty());
+        let mut violations = Violations::default();
+        let mask = prost_types::FieldMask {
+            paths: vec!["durations".into(), "outcomes".into()],
+        };
+        let paths = check_mask(&mut violations, Some(&mask), &patch);
+        assert!(violations.is_empty(), "{violations}");
+        assert_eq!(paths, ["durations", "outcomes"]);
     }
 }

@@ -243,7 +243,11 @@ impl CommunicationService for Api {
         violations.into_result().map_err(Error::from)?;
 
         let missing = self.check_actors(&metadata, &references).await?;
-        let updated = self.store.update(&id, &patch.etag, missing, merge).await?;
+        let topics_replaced = paths.iter().any(|p| p == "*" || p == "topics");
+        let updated = self
+            .store
+            .update(&id, &patch.etag, missing, topics_replaced, merge)
+            .await?;
         tracing::info!(name = %updated.name, etag = %updated.etag, "communication updated");
         Ok(Response::new(updated))
     }

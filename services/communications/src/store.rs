@@ -218,6 +218,7 @@ impl Store {
             });
         }
         check_previous(&mut tx, &mut violations, id, &communication).await?;
+        check_topic_communications(&mut tx, &mut violations, id, &communication).await?;
         violations.into_result()?;
 
         let now = now_micros();
@@ -255,13 +256,15 @@ impl Store {
 
     /// Replaces a communication with `change(current, violations)`, which merges and validates
     /// (recording what is wrong in `violations`, which already holds the problems the caller
-    /// found); then checks `previous_in_series` and recomputes the status. A non-empty
-    /// `expected_etag` must match the stored one.
+    /// found); then checks `previous_in_series`, the communications the topics name when
+    /// `topics_replaced` (the update replaces the topics), and recomputes the status. A
+    /// non-empty `expected_etag` must match the stored one.
     pub async fn update(
         &self,
         id: &str,
         expected_etag: &str,
         mut violations: Violations,
+        topics_replaced: bool,
         change: impl FnOnce(Communication, &mut Violations) -> Communication,
     ) -> Result<Communication> {
         time_store("update_communication", async {
@@ -270,6 +273,9 @@ impl Store {
             let (revision, current) = read_current(&mut tx, id, expected_etag).await?;
             let mut communication = change(current, &mut violations);
             check_previous(&mut tx, &mut violations, id, &communication).await?;
+            if topics_replaced {
+                check_topic_communications(&mut tx, &mut violations, id, &communication).await?;
+            }
             violations.into_result()?;
 
             let now = now_micros();
@@ -296,7 +302,9 @@ impl Store {
 
     /// Appends a validated status assertion whose actor reference was checked (`violations`
     /// holds what that check found), recomputes the status and bumps the etag. A retry with the
-    /// same request id returns the first answer and appends nothing.
+    /// same request id returns the first answer and appends nothing. An entry whose `id` is
+    /// already logged appends nothing either: the communication is returned unchanged when the
+    /// logged entry is the same (client-set fields compared), and ALREADY_EXISTS otherwise.
     pub async fn append_status(
         &self,
         id: &str,
@@ -333,6 +341,24 @@ impl Store {
             return Ok(replayed);
         }
         let (revision, mut communication) = read_current(&mut tx, id, expected_etag).await?;
+        if let Some(logged) = domain::logged_status(&communication.status_log, &status.id) {
+            if !domain::same_status(logged, &status) {
+                return Err(Error::AlreadyExists {
+                    name: format!(
+                        "status entry {:?} of {}",
+                        status.id, communication.name
+                    ),
+                    detail: " with other content; a logged entry is never changed: append it under another id"
+                        .to_owned(),
+                });
+            }
+            // Already logged as sent: nothing to append, the communication as it stands (same
+            // etag) is the answer, and a retry with the request id gets it again. Nothing is
+            // written, so an actor deleted since the entry was logged does not matter.
+            record_response(&mut tx, request, &communication).await?;
+            tx.commit().await?;
+            return Ok(communication);
+        }
         if communication.status_log.len() >= MAX_STATUS_LOG {
             violations.add(
                 "status",
@@ -493,6 +519,41 @@ async fn insert_side_rows(
         .bind(topic_id.as_str())
         .execute(&mut *connection)
         .await?;
+    }
+    Ok(())
+}
+
+/// Each communication a topic names (`topics[].communication`) must exist; validation has already
+/// refused the communication itself. Checked in the write's transaction, like
+/// `previous_in_series`.
+async fn check_topic_communications(
+    connection: &mut AnyConnection,
+    violations: &mut Violations,
+    id: &str,
+    communication: &Communication,
+) -> Result<()> {
+    let mut known: HashMap<&str, bool> = HashMap::new();
+    for (i, topic) in communication.topics.iter().enumerate() {
+        let Some(other) = chancery_runtime::names::parse(&topic.communication, "communications")
+        else {
+            continue;
+        };
+        let field = format!("communication.topics[{i}].communication");
+        if other == id {
+            // Validation refuses it already (the id is known before the store is asked).
+            continue;
+        }
+        let found = match known.get(other) {
+            Some(&found) => found,
+            None => {
+                let found = exists(connection, other).await?;
+                known.insert(other, found);
+                found
+            }
+        };
+        if !found {
+            violations.add(field, format!("{} does not exist", topic.communication));
+        }
     }
     Ok(())
 }
