@@ -9,8 +9,9 @@ use std::collections::BTreeSet;
 
 use chancery_proto::common::v1::FuzzyDate;
 use chancery_proto::statements::v1::{
-    AttributionHop, Channel, Content, ContentMode, HopRelation, MediaAsset, MediaKind, QuotedSpan,
-    Readout, SourceDocument, SpeechAct, Statement, Topic,
+    AttributionHop, Channel, Content, ContentMode, DocumentPlacement, DocumentSection, HopRelation,
+    MediaAsset, MediaKind, QuotedSpan, Readout, RelayedSpeech, SourceDocument, SpeechAct,
+    Statement, Topic,
 };
 use chancery_runtime::backends::Reference;
 use chancery_runtime::errors::Violations;
@@ -52,6 +53,22 @@ pub const MAX_CREDIT_CHARS: usize = 200;
 pub const MAX_CAPTION_CHARS: usize = 2000;
 /// Most names in one batch get.
 pub const MAX_BATCH: usize = 10_000;
+/// Deepest nesting of relayed speech: `statement.relayed` is level 1.
+pub const MAX_RELAYED_DEPTH: usize = 5;
+/// Most relayed speeches of a statement, counted at every level.
+pub const MAX_RELAYED: usize = 20;
+/// Most speakers of one relayed speech.
+pub const MAX_RELAYED_SPEAKERS: usize = 20;
+/// Largest placement ordinal.
+pub const MAX_PLACEMENT_ORDINAL: i32 = 100_000;
+/// Most statements one statement names as reporting the same utterance.
+pub const MAX_SAME_UTTERANCE: usize = 20;
+/// Most related communications of a statement, beyond `communication`.
+pub const MAX_RELATED_COMMUNICATIONS: usize = 50;
+/// Longest unnamed source of a hop.
+pub const MAX_UNNAMED_SOURCE_CHARS: usize = 200;
+/// Most author actors of a document.
+pub const MAX_AUTHOR_ACTORS: usize = 20;
 
 /// The fields of a statement an update mask may name.
 pub const STATEMENT_MASK_PATHS: &[&str] = &[
@@ -69,6 +86,22 @@ pub const STATEMENT_MASK_PATHS: &[&str] = &[
     "readout",
     "in_reply_to",
     "attribution_chain",
+    "relayed",
+    "placement",
+    "same_utterance_as",
+    "related_communications",
+];
+
+/// The fields of a source document an update mask may name.
+pub const DOCUMENT_MASK_PATHS: &[&str] = &[
+    "url",
+    "publisher",
+    "title",
+    "published",
+    "language_code",
+    "authors",
+    "author_actors",
+    "media_assets",
 ];
 
 /// The part an actor plays in a statement, as the `statement_actors` side table records it.
@@ -88,6 +121,10 @@ pub enum ActorRole {
     ReadoutIssuer,
     /// The reporter of a hop of the attribution chain.
     Reporter,
+    /// A speaker of relayed speech, at any level: never a speaker of the statement itself.
+    RelayedSpeaker,
+    /// An addressee of relayed speech, at any level.
+    RelayedAddressee,
 }
 
 impl ActorRole {
@@ -101,6 +138,8 @@ impl ActorRole {
             ActorRole::About => "about",
             ActorRole::ReadoutIssuer => "readout_issuer",
             ActorRole::Reporter => "reporter",
+            ActorRole::RelayedSpeaker => "relayed_speaker",
+            ActorRole::RelayedAddressee => "relayed_addressee",
         }
     }
 }
@@ -130,6 +169,8 @@ pub struct StatementProjection {
     pub topics: BTreeSet<String>,
     /// Every document the statement names (hops and readout).
     pub documents: BTreeSet<String>,
+    /// Ids of the communications of `related_communications` (not `communication`).
+    pub related_communications: BTreeSet<String>,
 }
 
 /// What a statement refers to: checked before it is written.
@@ -143,6 +184,8 @@ pub struct StatementReferences {
     pub documents: Vec<Reference>,
     /// The statement answered, checked in the write's transaction.
     pub in_reply_to: Option<Reference>,
+    /// The statements reporting the same utterance, checked in the write's transaction.
+    pub same_utterance_as: Vec<Reference>,
 }
 
 impl StatementReferences {
@@ -160,16 +203,21 @@ impl StatementReferences {
         self.actors.retain(named);
         self.communications.retain(named);
         self.documents.retain(named);
+        self.same_utterance_as.retain(named);
         if !self.in_reply_to.as_ref().is_some_and(named) {
             self.in_reply_to = None;
         }
     }
 }
 
-/// The top-level field of a statement a field path is in: `attribution_chain` for
-/// `statement.attribution_chain[1].reporter`.
+/// The top-level field of a statement (or a source document) a field path is in:
+/// `attribution_chain` for `statement.attribution_chain[1].reporter`, `media_assets` for
+/// `source_document.media_assets[0].credit_actor`.
 pub fn top_level_field(path: &str) -> &str {
-    let path = path.strip_prefix("statement.").unwrap_or(path);
+    let path = path
+        .strip_prefix("statement.")
+        .or_else(|| path.strip_prefix("source_document."))
+        .unwrap_or(path);
     let end = path.find(['.', '[']).unwrap_or(path.len());
     &path[..end]
 }
@@ -311,6 +359,30 @@ pub fn check_quoted_spans(
         }
         _ => {}
     }
+    check_spans(violations, field, "quoted_spans", text, spans);
+}
+
+/// Checks the attributed spans of a content whose text is `text`: the same rules as quoted
+/// spans (code point offsets, non-empty, within the text, sorted, disjoint, at most
+/// [`MAX_QUOTED_SPANS`]), in every mode. `field` is the path of the content.
+pub fn check_attributed_spans(
+    violations: &mut Violations,
+    field: &str,
+    text: &str,
+    spans: &[QuotedSpan],
+) {
+    check_spans(violations, field, "attributed_spans", text, spans);
+}
+
+/// The rules every list of spans of `text` follows, the list being `{field}.{name}`.
+fn check_spans(
+    violations: &mut Violations,
+    field: &str,
+    name: &str,
+    text: &str,
+    spans: &[QuotedSpan],
+) {
+    let list = format!("{field}.{name}");
     if spans.len() > MAX_QUOTED_SPANS {
         violations.add(
             list,
@@ -335,7 +407,7 @@ pub fn check_quoted_spans(
                 violations.add(
                     &start_field,
                     format!(
-                        "must not be less than the start of quoted_spans[{}] ({}): spans are sorted by start",
+                        "must not be less than the start of {name}[{}] ({}): spans are sorted by start",
                         i - 1,
                         previous.start
                     ),
@@ -344,7 +416,7 @@ pub fn check_quoted_spans(
                 violations.add(
                     &start_field,
                     format!(
-                        "must not be less than the end of quoted_spans[{}] ({}): spans must not overlap",
+                        "must not be less than the end of {name}[{}] ({}): spans must not overlap",
                         i - 1,
                         previous.end
                     ),
@@ -387,6 +459,7 @@ fn check_content(violations: &mut Violations, field: &str, content: &Content) {
         content.mode,
         &content.quoted_spans,
     );
+    check_attributed_spans(violations, field, &content.text, &content.attributed_spans);
     check_optional(
         violations,
         &at("original_text"),
@@ -502,12 +575,39 @@ fn check_chain(
     let mut hops = Vec::with_capacity(chain.len());
     for (i, hop) in chain.iter().enumerate() {
         let at = |name: &str| format!("{field}[{i}].{name}");
-        if let Some(id) = check_actor(
+        let unnamed = !hop.unnamed_source.trim().is_empty();
+        if !hop.unnamed_source.is_empty() {
+            if i == 0 {
+                violations.add(
+                    at("unnamed_source"),
+                    "must be empty on hop 0: the publisher of the document we hold is always known",
+                );
+            } else if !unnamed {
+                violations.add(at("unnamed_source"), "must not be blank");
+            }
+            check_optional(
+                violations,
+                &at("unnamed_source"),
+                &hop.unnamed_source,
+                MAX_UNNAMED_SOURCE_CHARS,
+            );
+        }
+        if hop.reporter.is_empty() && (i == 0 || !unnamed) {
+            violations.add(
+                at("reporter"),
+                if i == 0 {
+                    "is required on hop 0: the publisher of the document we hold, `actors/{actor_id}`"
+                } else {
+                    "is required unless `unnamed_source` gives the source the text does not name: \
+                     `actors/{actor_id}`"
+                },
+            );
+        } else if let Some(id) = check_actor(
             violations,
             &mut references.actors,
             &at("reporter"),
             &hop.reporter,
-            true,
+            false,
         ) {
             projection.actors.insert((id, ActorRole::Reporter));
         }
@@ -534,6 +634,211 @@ fn check_chain(
         });
     }
     hops
+}
+
+/// How many relayed speeches `relayed` holds at every level.
+fn relayed_count(relayed: &[RelayedSpeech]) -> usize {
+    relayed
+        .iter()
+        .map(|speech| 1 + relayed_count(&speech.relayed))
+        .sum()
+}
+
+/// Checks relayed speech at level `depth` (1 for `statement.relayed`), listed at `field`, as
+/// relayed by the actors named `relaying`: each speech needs speakers (none of them a relaying
+/// actor), a speech act and content; addressees and said are optional; nested speech is relayed
+/// by this speech's speakers, at most [`MAX_RELAYED_DEPTH`] levels. Records every actor named as
+/// a reference and a side-table row, and returns the speech with its dates normalized.
+fn check_relayed(
+    violations: &mut Violations,
+    references: &mut StatementReferences,
+    projection: &mut StatementProjection,
+    field: &str,
+    relayed: &[RelayedSpeech],
+    relaying: &[&str],
+    depth: usize,
+) -> Vec<RelayedSpeech> {
+    if relayed.is_empty() {
+        return Vec::new();
+    }
+    if depth > MAX_RELAYED_DEPTH {
+        violations.add(
+            field,
+            format!(
+                "must be empty: relayed speech nests at most {MAX_RELAYED_DEPTH} levels deep \
+                 (this is level {depth})"
+            ),
+        );
+        return Vec::new();
+    }
+    let mut checked = Vec::with_capacity(relayed.len());
+    for (i, speech) in relayed.iter().enumerate() {
+        let at = |name: &str| format!("{field}[{i}].{name}");
+        if speech.speakers.is_empty() {
+            violations.add(
+                at("speakers"),
+                "needs at least one speaker: who said it, according to the relaying speaker",
+            );
+        }
+        for (j, speaker) in check_actor_list(
+            violations,
+            &mut references.actors,
+            &at("speakers"),
+            &speech.speakers,
+            MAX_RELAYED_SPEAKERS,
+        ) {
+            if relaying.contains(&speech.speakers[j].as_str()) {
+                violations.add(
+                    format!("{field}[{i}].speakers[{j}]"),
+                    format!("must not be the actor relaying it ({})", speech.speakers[j]),
+                );
+            }
+            projection
+                .actors
+                .insert((speaker, ActorRole::RelayedSpeaker));
+        }
+        for (_, addressee) in check_actor_list(
+            violations,
+            &mut references.actors,
+            &at("addressees"),
+            &speech.addressees,
+            MAX_ADDRESSEES,
+        ) {
+            projection
+                .actors
+                .insert((addressee, ActorRole::RelayedAddressee));
+        }
+        check_enum::<SpeechAct>(violations, &at("speech_act"), speech.speech_act, true);
+        match &speech.content {
+            Some(content) => check_content(violations, &at("content"), content),
+            None => violations.add(
+                at("content"),
+                "is required: the relayed words, their language and their mode",
+            ),
+        }
+        let said = speech
+            .said
+            .as_ref()
+            .and_then(|said| fuzzy_date::normalize(violations, &at("said"), said));
+        let speakers: Vec<&str> = speech.speakers.iter().map(String::as_str).collect();
+        let nested = check_relayed(
+            violations,
+            references,
+            projection,
+            &at("relayed"),
+            &speech.relayed,
+            &speakers,
+            depth + 1,
+        );
+        checked.push(RelayedSpeech {
+            said,
+            relayed: nested,
+            ..speech.clone()
+        });
+    }
+    checked
+}
+
+/// Checks a statement's placement in its document: a known section, and an ordinal of 0
+/// (unset) or 1 to [`MAX_PLACEMENT_ORDINAL`].
+fn check_placement(violations: &mut Violations, field: &str, placement: &DocumentPlacement) {
+    check_enum::<DocumentSection>(
+        violations,
+        &format!("{field}.section"),
+        placement.section,
+        false,
+    );
+    if !(0..=MAX_PLACEMENT_ORDINAL).contains(&placement.ordinal) {
+        violations.add(
+            format!("{field}.ordinal"),
+            format!(
+                "must be 0 (unset) or from 1 to {MAX_PLACEMENT_ORDINAL} (got {})",
+                placement.ordinal
+            ),
+        );
+    }
+}
+
+/// Checks `same_utterance_as`: at most [`MAX_SAME_UTTERANCE`] statement names, none of them
+/// the statement `id` itself, none repeated; records a reference for each.
+fn check_same_utterance(
+    violations: &mut Violations,
+    references: &mut StatementReferences,
+    field: &str,
+    names_: &[String],
+    id: &str,
+) {
+    if names_.len() > MAX_SAME_UTTERANCE {
+        violations.add(
+            field,
+            format!(
+                "must have at most {MAX_SAME_UTTERANCE} entries (got {})",
+                names_.len()
+            ),
+        );
+        return;
+    }
+    for (i, name) in names_.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        if let Some(other) = names::check(violations, &at, name, "statements") {
+            if other == id {
+                violations.add(at, "must not be the statement itself");
+            } else if names_[..i].contains(name) {
+                violations.add(at, format!("repeats {name}"));
+            } else {
+                references
+                    .same_utterance_as
+                    .push(Reference::new(at, name.clone()));
+            }
+        }
+    }
+}
+
+/// Checks `related_communications`: at most [`MAX_RELATED_COMMUNICATIONS`] communication names,
+/// only beside a `communication`, which none may repeat, none repeated; records a reference and
+/// a side-table row for each.
+fn check_related_communications(
+    violations: &mut Violations,
+    references: &mut StatementReferences,
+    projection: &mut StatementProjection,
+    field: &str,
+    statement: &Statement,
+) {
+    let related = &statement.related_communications;
+    if related.is_empty() {
+        return;
+    }
+    if statement.communication.is_empty() {
+        violations.add(
+            field,
+            "requires `communication`: name the main communication there, the further ones here",
+        );
+    }
+    if related.len() > MAX_RELATED_COMMUNICATIONS {
+        violations.add(
+            field,
+            format!(
+                "must have at most {MAX_RELATED_COMMUNICATIONS} entries (got {})",
+                related.len()
+            ),
+        );
+        return;
+    }
+    for (i, name) in related.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        if let Some(other) = names::check(violations, &at, name, "communications") {
+            if *name == statement.communication {
+                violations.add(at, format!("repeats `communication` ({name})"));
+            } else if related[..i].contains(name) {
+                violations.add(at, format!("repeats {name}"));
+            } else {
+                projection.related_communications.insert(other.to_owned());
+                references
+                    .communications
+                    .push(Reference::new(at, name.clone()));
+            }
+        }
+    }
 }
 
 /// Validates a statement's own fields (not whether what it names exists), normalizes its date,
@@ -680,6 +985,48 @@ pub fn validate_statement(
         &at("attribution_chain"),
         &statement.attribution_chain,
     );
+    let relayed_count = relayed_count(&statement.relayed);
+    let relayed = if relayed_count > MAX_RELAYED {
+        violations.add(
+            at("relayed"),
+            format!(
+                "must hold at most {MAX_RELAYED} relayed speeches in all, counting every level \
+                 (got {relayed_count})"
+            ),
+        );
+        Vec::new()
+    } else {
+        let relaying: Vec<&str> = std::iter::once(statement.speaker.as_str())
+            .chain(statement.co_speakers.iter().map(String::as_str))
+            .filter(|name| !name.is_empty())
+            .collect();
+        check_relayed(
+            violations,
+            &mut references,
+            &mut projection,
+            &at("relayed"),
+            &statement.relayed,
+            &relaying,
+            1,
+        )
+    };
+    if let Some(placement) = &statement.placement {
+        check_placement(violations, &at("placement"), placement);
+    }
+    check_same_utterance(
+        violations,
+        &mut references,
+        &at("same_utterance_as"),
+        &statement.same_utterance_as,
+        id,
+    );
+    check_related_communications(
+        violations,
+        &mut references,
+        &mut projection,
+        &at("related_communications"),
+        statement,
+    );
 
     if violations.iter().count() > before {
         return None;
@@ -689,6 +1036,7 @@ pub fn validate_statement(
             name: String::new(),
             said,
             attribution_chain,
+            relayed,
             create_time: None,
             update_time: None,
             etag: String::new(),
@@ -747,6 +1095,22 @@ pub fn apply_statement_mask(current: &mut Statement, patch: &Statement, paths: &
             .attribution_chain
             .clone_from(&patch.attribution_chain);
     }
+    if wants("relayed") {
+        current.relayed.clone_from(&patch.relayed);
+    }
+    if wants("placement") {
+        current.placement = patch.placement;
+    }
+    if wants("same_utterance_as") {
+        current
+            .same_utterance_as
+            .clone_from(&patch.same_utterance_as);
+    }
+    if wants("related_communications") {
+        current
+            .related_communications
+            .clone_from(&patch.related_communications);
+    }
 }
 
 /// The mask implied by an update without one (AIP-134): every field the patch sets.
@@ -766,6 +1130,13 @@ pub fn implied_statement_mask(patch: &Statement) -> Vec<String> {
         ("readout", patch.readout.is_some()),
         ("in_reply_to", !patch.in_reply_to.is_empty()),
         ("attribution_chain", !patch.attribution_chain.is_empty()),
+        ("relayed", !patch.relayed.is_empty()),
+        ("placement", patch.placement.is_some()),
+        ("same_utterance_as", !patch.same_utterance_as.is_empty()),
+        (
+            "related_communications",
+            !patch.related_communications.is_empty(),
+        ),
     ];
     set.iter()
         .filter(|(_, is_set)| *is_set)
@@ -773,22 +1144,93 @@ pub fn implied_statement_mask(patch: &Statement) -> Vec<String> {
         .collect()
 }
 
-/// Checks an update mask's paths; records a violation per unknown path.
+/// Checks a statement update mask's paths; records a violation per unknown path.
 pub fn check_mask_paths(violations: &mut Violations, paths: &[String]) {
+    check_mask_paths_among(violations, paths, STATEMENT_MASK_PATHS);
+}
+
+/// Checks a source document update mask's paths; records a violation per unknown or output-only
+/// path.
+pub fn check_document_mask_paths(violations: &mut Violations, paths: &[String]) {
+    check_mask_paths_among(violations, paths, DOCUMENT_MASK_PATHS);
+}
+
+fn check_mask_paths_among(violations: &mut Violations, paths: &[String], updatable: &[&str]) {
     if paths.is_empty() {
         violations.add("update_mask.paths", "must name at least one field, or `*`");
     }
     for (i, path) in paths.iter().enumerate() {
-        if path != "*" && !STATEMENT_MASK_PATHS.contains(&path.as_str()) {
+        if path != "*" && !updatable.contains(&path.as_str()) {
             violations.add(
                 format!("update_mask.paths[{i}]"),
                 format!(
                     "{path:?} is not an updatable field; use one of {}, or `*`",
-                    STATEMENT_MASK_PATHS.join(", ")
+                    updatable.join(", ")
                 ),
             );
         }
     }
+}
+
+/// Copies the fields named by `paths` from `patch` onto `current` (`*` copies them all).
+pub fn apply_document_mask(current: &mut SourceDocument, patch: &SourceDocument, paths: &[String]) {
+    let all = paths.iter().any(|p| p == "*");
+    let wants = |field: &str| all || paths.iter().any(|p| p == field);
+    if wants("url") {
+        current.url.clone_from(&patch.url);
+    }
+    if wants("publisher") {
+        current.publisher.clone_from(&patch.publisher);
+    }
+    if wants("title") {
+        current.title.clone_from(&patch.title);
+    }
+    if wants("published") {
+        current.published.clone_from(&patch.published);
+    }
+    if wants("language_code") {
+        current.language_code.clone_from(&patch.language_code);
+    }
+    if wants("authors") {
+        current.authors.clone_from(&patch.authors);
+    }
+    if wants("author_actors") {
+        current.author_actors.clone_from(&patch.author_actors);
+    }
+    if wants("media_assets") {
+        current.media_assets.clone_from(&patch.media_assets);
+    }
+}
+
+/// The mask implied by a document update without one (AIP-134): every field the patch sets.
+pub fn implied_document_mask(patch: &SourceDocument) -> Vec<String> {
+    let set = [
+        ("url", !patch.url.is_empty()),
+        ("publisher", !patch.publisher.is_empty()),
+        ("title", !patch.title.is_empty()),
+        ("published", patch.published.is_some()),
+        ("language_code", !patch.language_code.is_empty()),
+        ("authors", !patch.authors.is_empty()),
+        ("author_actors", !patch.author_actors.is_empty()),
+        ("media_assets", !patch.media_assets.is_empty()),
+    ];
+    set.iter()
+        .filter(|(_, is_set)| *is_set)
+        .map(|(path, _)| (*path).to_owned())
+        .collect()
+}
+
+/// Keeps only the references made by the top-level fields in `paths` (`*` keeps them all): a
+/// document update checks the actors it changes, not those it leaves alone.
+pub fn restrict_references(references: &mut Vec<Reference>, paths: &[String]) {
+    if paths.iter().any(|p| p == "*") {
+        return;
+    }
+    references.retain(|reference| {
+        paths
+            .iter()
+            .any(|path| top_level_field(&reference.field) == path)
+    });
 }
 
 fn check_media_asset(
@@ -873,6 +1315,13 @@ pub fn validate_document(
             );
         }
     }
+    check_actor_list(
+        violations,
+        &mut actors,
+        &at("author_actors"),
+        &document.author_actors,
+        MAX_AUTHOR_ACTORS,
+    );
     if document.media_assets.len() > MAX_MEDIA_ASSETS {
         violations.add(
             at("media_assets"),
@@ -1443,5 +1892,653 @@ mod tests {
             "attribution_chain"
         );
         assert_eq!(top_level_field("statement.readout.issuer"), "readout");
+    }
+
+    fn content(text: &str, mode: ContentMode) -> Content {
+        Content {
+            text: text.into(),
+            language_code: "en".into(),
+            mode: mode as i32,
+            ..Default::default()
+        }
+    }
+
+    fn relayed(speakers: &[&str], nested: Vec<RelayedSpeech>) -> RelayedSpeech {
+        RelayedSpeech {
+            speakers: speakers.iter().map(|s| format!("actors/{s}")).collect(),
+            addressees: vec![],
+            speech_act: SpeechAct::Assertion as i32,
+            content: Some(content("talks were possible", ContentMode::Paraphrase)),
+            said: None,
+            relayed: nested,
+        }
+    }
+
+    /// `levels` speeches nested one in the other, each by a different speaker.
+    fn chain_of(levels: usize) -> Vec<RelayedSpeech> {
+        (0..levels).rev().fold(Vec::new(), |nested, level| {
+            vec![relayed(&[&format!("speaker-{level}")], nested)]
+        })
+    }
+
+    fn valid(statement: &Statement) -> ValidStatement {
+        let mut violations = Violations::default();
+        let valid = validate_statement(&mut violations, statement, "s");
+        assert!(violations.is_empty(), "{violations}");
+        valid.unwrap()
+    }
+
+    fn violation_fields(statement: &Statement) -> Vec<String> {
+        let mut violations = Violations::default();
+        let valid = validate_statement(&mut violations, statement, "s");
+        assert_eq!(valid.is_none(), !violations.is_empty());
+        fields(&violations)
+    }
+
+    #[test]
+    fn relayed_speech_nests_and_every_actor_in_it_is_one_reference_of_the_write() {
+        // "The Kremlin said Putin told Scholz that Peskov had said talks were possible."
+        let statement = Statement {
+            speaker: "actors/kremlin-press-service".into(),
+            relayed: vec![RelayedSpeech {
+                addressees: vec!["actors/olaf-scholz".into()],
+                speech_act: SpeechAct::Proposal as i32,
+                said: Some(FuzzyDate {
+                    edtf: "2022-03-12".into(),
+                    ..Default::default()
+                }),
+                ..relayed(
+                    &["vladimir-putin"],
+                    vec![relayed(&["dmitry-peskov"], vec![])],
+                )
+            }],
+            ..legendre()
+        };
+        let valid = valid(&statement);
+        let relayed_fields: Vec<&str> = valid
+            .references
+            .actors
+            .iter()
+            .map(|r| r.field.as_str())
+            .filter(|f| f.starts_with("statement.relayed"))
+            .collect();
+        assert_eq!(
+            relayed_fields,
+            [
+                "statement.relayed[0].speakers[0]",
+                "statement.relayed[0].addressees[0]",
+                "statement.relayed[0].relayed[0].speakers[0]",
+            ]
+        );
+        let said = valid.statement.relayed[0].said.as_ref().unwrap();
+        assert_eq!(
+            said.precision,
+            chancery_proto::common::v1::DatePrecision::Day as i32
+        );
+        assert!(said.earliest.is_some(), "a relayed date is normalized");
+        assert_eq!(
+            valid.statement.relayed[0].relayed[0].speakers,
+            ["actors/dmitry-peskov"]
+        );
+        let roles = &valid.projection.actors;
+        assert!(roles.contains(&("vladimir-putin".to_owned(), ActorRole::RelayedSpeaker)));
+        assert!(roles.contains(&("dmitry-peskov".to_owned(), ActorRole::RelayedSpeaker)));
+        assert!(roles.contains(&("olaf-scholz".to_owned(), ActorRole::RelayedAddressee)));
+        assert!(
+            !roles.contains(&("vladimir-putin".to_owned(), ActorRole::Speaker)),
+            "a relayed speaker is no speaker of the statement"
+        );
+        let mut restricted = valid.references.clone();
+        restricted.restrict_to(&["relayed".to_owned()]);
+        assert_eq!(restricted.actors.len(), 3);
+    }
+
+    #[test]
+    fn a_relayed_speaker_must_not_be_the_actor_relaying_it() {
+        let statement = Statement {
+            co_speakers: vec!["actors/olaf-scholz".into()],
+            relayed: vec![
+                relayed(&["vladimir-putin", "anne-claire-legendre"], vec![]),
+                relayed(&["olaf-scholz"], vec![]),
+                relayed(
+                    &["vladimir-putin"],
+                    vec![relayed(&["dmitry-peskov", "vladimir-putin"], vec![])],
+                ),
+            ],
+            ..legendre()
+        };
+        assert_eq!(
+            violation_fields(&statement),
+            [
+                "statement.relayed[0].speakers[1]",
+                "statement.relayed[1].speakers[0]",
+                "statement.relayed[2].relayed[0].speakers[1]",
+            ]
+        );
+        // Deeper down, the statement's own speaker may be quoted back: only the enclosing
+        // speech's speakers relay it.
+        let statement = Statement {
+            relayed: vec![relayed(
+                &["vladimir-putin"],
+                vec![relayed(&["anne-claire-legendre"], vec![])],
+            )],
+            ..legendre()
+        };
+        valid(&statement);
+    }
+
+    #[test]
+    fn relayed_speech_needs_speakers_a_speech_act_and_content() {
+        let statement = Statement {
+            relayed: vec![RelayedSpeech {
+                speakers: vec![],
+                addressees: vec!["people/x".into()],
+                speech_act: 0,
+                content: None,
+                said: Some(FuzzyDate {
+                    edtf: "someday".into(),
+                    ..Default::default()
+                }),
+                relayed: vec![RelayedSpeech {
+                    speakers: vec!["actors/a".into(); MAX_RELAYED_SPEAKERS + 1],
+                    speech_act: 99,
+                    content: Some(Content {
+                        quoted_spans: vec![span(0, 100)],
+                        ..content("x", ContentMode::Verbatim)
+                    }),
+                    ..Default::default()
+                }],
+            }],
+            ..legendre()
+        };
+        assert_eq!(
+            violation_fields(&statement),
+            [
+                "statement.relayed[0].speakers",
+                "statement.relayed[0].addressees[0]",
+                "statement.relayed[0].speech_act",
+                "statement.relayed[0].content",
+                "statement.relayed[0].said.edtf",
+                "statement.relayed[0].relayed[0].speakers",
+                "statement.relayed[0].relayed[0].speech_act",
+                "statement.relayed[0].relayed[0].content.quoted_spans",
+            ]
+        );
+    }
+
+    #[test]
+    fn relayed_speech_nests_at_most_five_levels_and_twenty_speeches_in_all() {
+        valid(&Statement {
+            relayed: chain_of(MAX_RELAYED_DEPTH),
+            ..legendre()
+        });
+        assert_eq!(
+            violation_fields(&Statement {
+                relayed: chain_of(MAX_RELAYED_DEPTH + 1),
+                ..legendre()
+            }),
+            ["statement.relayed[0].relayed[0].relayed[0].relayed[0].relayed[0].relayed"]
+        );
+        let many = |count: usize| -> Vec<RelayedSpeech> {
+            // One speech relaying the others: count them at every level.
+            vec![relayed(
+                &["vladimir-putin"],
+                (1..count)
+                    .map(|i| relayed(&[&format!("speaker-{i}")], vec![]))
+                    .collect(),
+            )]
+        };
+        valid(&Statement {
+            relayed: many(MAX_RELAYED),
+            ..legendre()
+        });
+        assert_eq!(
+            violation_fields(&Statement {
+                relayed: many(MAX_RELAYED + 1),
+                ..legendre()
+            }),
+            ["statement.relayed"]
+        );
+    }
+
+    #[test]
+    fn placement_has_a_known_section_and_an_ordinal_of_zero_or_one_to_100000() {
+        for ordinal in [0, 1, MAX_PLACEMENT_ORDINAL] {
+            let statement = Statement {
+                placement: Some(DocumentPlacement {
+                    section: DocumentSection::Lead as i32,
+                    ordinal,
+                }),
+                ..legendre()
+            };
+            assert_eq!(valid(&statement).statement.placement, statement.placement);
+        }
+        for ordinal in [-1, MAX_PLACEMENT_ORDINAL + 1, i32::MIN, i32::MAX] {
+            let statement = Statement {
+                placement: Some(DocumentPlacement {
+                    section: DocumentSection::Body as i32,
+                    ordinal,
+                }),
+                ..legendre()
+            };
+            assert_eq!(
+                violation_fields(&statement),
+                ["statement.placement.ordinal"],
+                "{ordinal}"
+            );
+        }
+        let statement = Statement {
+            placement: Some(DocumentPlacement {
+                section: 42,
+                ordinal: 3,
+            }),
+            ..legendre()
+        };
+        assert_eq!(
+            violation_fields(&statement),
+            ["statement.placement.section"]
+        );
+    }
+
+    #[test]
+    fn same_utterance_as_names_other_statements_once_each_at_most_twenty() {
+        let statement = Statement {
+            same_utterance_as: vec![
+                "statements/tass-version".into(),
+                "statements/s".into(),
+                "statements/tass-version".into(),
+                "documents/x".into(),
+                String::new(),
+            ],
+            ..legendre()
+        };
+        assert_eq!(
+            violation_fields(&statement),
+            [
+                "statement.same_utterance_as[1]",
+                "statement.same_utterance_as[2]",
+                "statement.same_utterance_as[3]",
+                "statement.same_utterance_as[4]",
+            ]
+        );
+        let statement = Statement {
+            same_utterance_as: vec!["statements/tass-version".into(), "statements/bfm".into()],
+            ..legendre()
+        };
+        let valid = valid(&statement);
+        assert_eq!(
+            valid.references.same_utterance_as,
+            [
+                Reference::new("statement.same_utterance_as[0]", "statements/tass-version"),
+                Reference::new("statement.same_utterance_as[1]", "statements/bfm"),
+            ]
+        );
+        let mut restricted = valid.references.clone();
+        restricted.restrict_to(&["channel".to_owned()]);
+        assert!(restricted.same_utterance_as.is_empty());
+        let too_many = Statement {
+            same_utterance_as: (0..=MAX_SAME_UTTERANCE)
+                .map(|i| format!("statements/other-{i}"))
+                .collect(),
+            ..legendre()
+        };
+        assert_eq!(violation_fields(&too_many), ["statement.same_utterance_as"]);
+    }
+
+    #[test]
+    fn related_communications_need_a_communication_and_repeat_nothing() {
+        let statement = Statement {
+            related_communications: vec![
+                "communications/macron-scholz-putin-2022-03-12".into(),
+                "communications/macron-putin-2022-03-29".into(),
+                "communications/macron-scholz-putin-2022-03-12".into(),
+                "calls/x".into(),
+            ],
+            ..legendre()
+        };
+        assert_eq!(
+            violation_fields(&statement),
+            [
+                "statement.related_communications[1]",
+                "statement.related_communications[2]",
+                "statement.related_communications[3]",
+            ]
+        );
+        let without = Statement {
+            communication: String::new(),
+            related_communications: vec!["communications/a".into()],
+            ..legendre()
+        };
+        assert_eq!(
+            violation_fields(&without),
+            ["statement.related_communications"]
+        );
+        let too_many = Statement {
+            related_communications: (0..=MAX_RELATED_COMMUNICATIONS)
+                .map(|i| format!("communications/call-{i}"))
+                .collect(),
+            ..legendre()
+        };
+        assert_eq!(
+            violation_fields(&too_many),
+            ["statement.related_communications"]
+        );
+        let statement = Statement {
+            related_communications: vec!["communications/macron-scholz-putin-2022-03-12".into()],
+            ..legendre()
+        };
+        let valid = valid(&statement);
+        assert_eq!(
+            valid.references.communications,
+            [
+                Reference::new(
+                    "statement.communication",
+                    "communications/macron-putin-2022-03-29"
+                ),
+                Reference::new(
+                    "statement.related_communications[0]",
+                    "communications/macron-scholz-putin-2022-03-12"
+                ),
+            ],
+            "both go into the one BatchGetCommunications check"
+        );
+        assert_eq!(
+            valid.projection.related_communications,
+            BTreeSet::from(["macron-scholz-putin-2022-03-12".to_owned()])
+        );
+        assert_eq!(valid.projection.communication_id, "macron-putin-2022-03-29");
+    }
+
+    #[test]
+    fn attributed_spans_follow_the_quoted_span_rules_in_every_mode() {
+        let text = "Peskov said talks were possible, but no date has been set";
+        for mode in [
+            ContentMode::Verbatim,
+            ContentMode::PartialQuote,
+            ContentMode::Paraphrase,
+            ContentMode::Summary,
+            ContentMode::Characterization,
+        ] {
+            let statement = Statement {
+                content: Some(Content {
+                    quoted_spans: if mode == ContentMode::PartialQuote {
+                        vec![span(12, 31)]
+                    } else {
+                        vec![]
+                    },
+                    attributed_spans: vec![span(0, 31)],
+                    ..content(text, mode)
+                }),
+                ..legendre()
+            };
+            assert_eq!(
+                valid(&statement)
+                    .statement
+                    .content
+                    .unwrap()
+                    .attributed_spans,
+                [span(0, 31)],
+                "{mode:?}"
+            );
+        }
+        let statement = Statement {
+            content: Some(Content {
+                attributed_spans: vec![span(-1, 3), span(2, 5), span(10, 10), span(20, 100)],
+                ..content(text, ContentMode::Summary)
+            }),
+            ..legendre()
+        };
+        assert_eq!(
+            violation_fields(&statement),
+            [
+                "statement.content.attributed_spans[0].start",
+                "statement.content.attributed_spans[1].start",
+                "statement.content.attributed_spans[2].end",
+                "statement.content.attributed_spans[3].end",
+            ]
+        );
+        let mut violations = Violations::default();
+        let many: Vec<QuotedSpan> = (0..51).map(|i| span(i, i + 1)).collect();
+        check_attributed_spans(&mut violations, "c", &"x".repeat(60), &many);
+        assert_eq!(fields(&violations), ["c.attributed_spans"]);
+    }
+
+    #[test]
+    fn an_unnamed_source_stands_in_for_a_reporter_except_on_hop_zero() {
+        let statement = Statement {
+            attribution_chain: vec![
+                hop(
+                    "actors/republic-world",
+                    HopRelation::Reported,
+                    "documents/seed",
+                ),
+                AttributionHop {
+                    unnamed_source: "local media".into(),
+                    cue_carried_over: true,
+                    cue: "as per reports".into(),
+                    ..hop("", HopRelation::AccordingTo, "")
+                },
+            ],
+            ..legendre()
+        };
+        let valid = valid(&statement);
+        assert_eq!(
+            valid.statement.attribution_chain[1].unnamed_source,
+            "local media"
+        );
+        assert!(valid.statement.attribution_chain[1].cue_carried_over);
+        assert_eq!(
+            valid
+                .references
+                .actors
+                .iter()
+                .filter(|r| r.field.starts_with("statement.attribution_chain"))
+                .count(),
+            1
+        );
+        let statement = Statement {
+            attribution_chain: vec![
+                AttributionHop {
+                    unnamed_source: "sources".into(),
+                    ..hop("", HopRelation::Reported, "documents/seed")
+                },
+                hop("", HopRelation::Citing, ""),
+                AttributionHop {
+                    unnamed_source: "x".repeat(MAX_UNNAMED_SOURCE_CHARS + 1),
+                    ..hop("", HopRelation::Citing, "")
+                },
+                AttributionHop {
+                    unnamed_source: "  ".into(),
+                    ..hop("", HopRelation::Citing, "")
+                },
+                AttributionHop {
+                    unnamed_source: "officials".into(),
+                    ..hop("actors/tass", HopRelation::Citing, "")
+                },
+            ],
+            ..legendre()
+        };
+        assert_eq!(
+            violation_fields(&statement),
+            [
+                "statement.attribution_chain[0].unnamed_source",
+                "statement.attribution_chain[0].reporter",
+                "statement.attribution_chain[1].reporter",
+                "statement.attribution_chain[2].unnamed_source",
+                "statement.attribution_chain[3].unnamed_source",
+                "statement.attribution_chain[3].reporter",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_new_speech_acts_are_accepted() {
+        for act in [
+            SpeechAct::Explanation,
+            SpeechAct::Characterization,
+            SpeechAct::Proposal,
+            SpeechAct::Offer,
+            SpeechAct::Commitment,
+        ] {
+            valid(&Statement {
+                speech_act: act as i32,
+                relayed: vec![RelayedSpeech {
+                    speech_act: act as i32,
+                    ..relayed(&["vladimir-putin"], vec![])
+                }],
+                ..legendre()
+            });
+        }
+        assert_eq!(
+            violation_fields(&Statement {
+                speech_act: 21,
+                ..legendre()
+            }),
+            ["statement.speech_act"]
+        );
+    }
+
+    #[test]
+    fn statement_masks_cover_the_new_fields() {
+        let mut current = legendre();
+        let patch = Statement {
+            relayed: vec![relayed(&["vladimir-putin"], vec![])],
+            placement: Some(DocumentPlacement {
+                section: DocumentSection::Headline as i32,
+                ordinal: 1,
+            }),
+            same_utterance_as: vec!["statements/other".into()],
+            related_communications: vec!["communications/other".into()],
+            ..Default::default()
+        };
+        let paths = implied_statement_mask(&patch);
+        assert_eq!(
+            paths,
+            [
+                "relayed",
+                "placement",
+                "same_utterance_as",
+                "related_communications"
+            ]
+        );
+        let mut violations = Violations::default();
+        check_mask_paths(&mut violations, &paths);
+        assert!(violations.is_empty(), "{violations}");
+        apply_statement_mask(&mut current, &patch, &paths);
+        assert_eq!(current.relayed, patch.relayed);
+        assert_eq!(current.placement, patch.placement);
+        assert_eq!(current.same_utterance_as, patch.same_utterance_as);
+        assert_eq!(current.related_communications, patch.related_communications);
+        assert_eq!(current.speaker, "actors/anne-claire-legendre");
+        apply_statement_mask(&mut current, &Statement::default(), &["placement".into()]);
+        assert_eq!(current.placement, None);
+    }
+
+    #[test]
+    fn documents_name_at_most_twenty_author_actors_each_checked() {
+        let document = SourceDocument {
+            url: "https://tass.com/politics/1428561".into(),
+            publisher: "actors/tass".into(),
+            author_actors: vec![
+                "actors/ivan-petrov".into(),
+                "actors/ivan-petrov".into(),
+                "people/x".into(),
+            ],
+            ..Default::default()
+        };
+        let mut violations = Violations::default();
+        assert!(validate_document(&mut violations, &document).is_none());
+        assert_eq!(
+            fields(&violations),
+            [
+                "source_document.author_actors[1]",
+                "source_document.author_actors[2]"
+            ]
+        );
+        let document = SourceDocument {
+            author_actors: vec!["actors/ivan-petrov".into()],
+            ..document
+        };
+        let mut violations = Violations::default();
+        let valid = validate_document(&mut violations, &document).unwrap();
+        assert_eq!(
+            valid.actors,
+            [
+                Reference::new("source_document.publisher", "actors/tass"),
+                Reference::new("source_document.author_actors[0]", "actors/ivan-petrov"),
+            ]
+        );
+        let too_many = SourceDocument {
+            author_actors: (0..=MAX_AUTHOR_ACTORS)
+                .map(|i| format!("actors/author-{i}"))
+                .collect(),
+            ..document
+        };
+        let mut violations = Violations::default();
+        validate_document(&mut violations, &too_many);
+        assert_eq!(fields(&violations), ["source_document.author_actors"]);
+    }
+
+    #[test]
+    fn document_masks_copy_only_named_fields_and_refuse_output_only_paths() {
+        let mut current = SourceDocument {
+            url: "https://tass.com/a".into(),
+            publisher: "actors/tass".into(),
+            title: "Old".into(),
+            authors: vec!["Ivan Petrov".into()],
+            ..Default::default()
+        };
+        let patch = SourceDocument {
+            publisher: "actors/ria-novosti".into(),
+            title: "New".into(),
+            author_actors: vec!["actors/ivan-petrov".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            implied_document_mask(&patch),
+            ["publisher", "title", "author_actors"]
+        );
+        apply_document_mask(&mut current, &patch, &["title".into()]);
+        assert_eq!(current.title, "New");
+        assert_eq!(current.publisher, "actors/tass");
+        apply_document_mask(&mut current, &patch, &["*".into()]);
+        assert_eq!(current, patch);
+
+        let mut violations = Violations::default();
+        check_document_mask_paths(
+            &mut violations,
+            &[
+                "url".into(),
+                "etag".into(),
+                "name".into(),
+                "create_time".into(),
+                "media_assets".into(),
+                "speaker".into(),
+            ],
+        );
+        assert_eq!(
+            fields(&violations),
+            [
+                "update_mask.paths[1]",
+                "update_mask.paths[2]",
+                "update_mask.paths[3]",
+                "update_mask.paths[5]"
+            ]
+        );
+
+        let mut references = vec![
+            Reference::new("source_document.publisher", "actors/tass"),
+            Reference::new("source_document.author_actors[0]", "actors/ivan-petrov"),
+            Reference::new("source_document.media_assets[0].credit_actor", "actors/ap"),
+        ];
+        let all = references.clone();
+        restrict_references(&mut references, &["*".into()]);
+        assert_eq!(references, all);
+        restrict_references(&mut references, &["author_actors".into(), "title".into()]);
+        assert_eq!(references, all[1..2]);
+        assert_eq!(
+            top_level_field("source_document.media_assets[0].credit_actor"),
+            "media_assets"
+        );
     }
 }

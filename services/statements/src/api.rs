@@ -13,9 +13,10 @@ use chancery_proto::statements::v1::statement_service_server::StatementService;
 use chancery_proto::statements::v1::{
     BatchGetSourceDocumentsRequest, BatchGetSourceDocumentsResponse, BatchGetStatementsRequest,
     BatchGetStatementsResponse, Channel, ContentMode, CreateSourceDocumentRequest,
-    CreateStatementRequest, DeleteStatementRequest, GetSourceDocumentRequest, GetStatementRequest,
-    ListSourceDocumentsRequest, ListSourceDocumentsResponse, ListStatementsRequest,
-    ListStatementsResponse, SourceDocument, SpeechAct, Statement, UpdateStatementRequest,
+    CreateStatementRequest, DeleteSourceDocumentRequest, DeleteStatementRequest,
+    GetSourceDocumentRequest, GetStatementRequest, ListSourceDocumentsRequest,
+    ListSourceDocumentsResponse, ListStatementsRequest, ListStatementsResponse, SourceDocument,
+    SpeechAct, Statement, UpdateSourceDocumentRequest, UpdateStatementRequest,
 };
 use chancery_runtime::backends::{self, CALL_TIMEOUT, Reference, call_timeout, check_references};
 use chancery_runtime::breaker::Breaker;
@@ -395,20 +396,71 @@ impl StatementService for Api {
             missing_names,
         }))
     }
-    // PLACEHOLDER(issue 11): replaced by the real handler in this change.
+
+    #[tracing::instrument(skip_all)]
     async fn update_source_document(
         &self,
-        _request: Request<chancery_proto::statements::v1::UpdateSourceDocumentRequest>,
+        request: Request<UpdateSourceDocumentRequest>,
     ) -> Result<Response<SourceDocument>, Status> {
-        Err(Status::unimplemented("not implemented yet"))
+        let (metadata, _, request) = request.into_parts();
+        let (id, patch, paths) = read_update_source_document(&request).map_err(Error::from)?;
+
+        // As for statements: merge and validate outside the transaction, check the actors the
+        // update changes, then write only if nobody changed the document in between.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (current, revision) = self
+                .store
+                .get_document_revision(&id)
+                .await?
+                .ok_or_else(|| Error::NotFound(patch.name.clone()))?;
+            if !patch.etag.is_empty() && patch.etag != etag(revision) {
+                return Err(Error::EtagMismatch(patch.name.clone()).into());
+            }
+            let mut merged = current;
+            domain::apply_document_mask(&mut merged, &patch, &paths);
+            let mut violations = Violations::default();
+            let valid = domain::validate_document(&mut violations, &merged);
+            violations.into_result().map_err(Error::from)?;
+            let valid = valid
+                .ok_or_else(|| Error::Internal("document validated without a result".into()))?;
+            let mut changed = valid.actors.clone();
+            domain::restrict_references(&mut changed, &paths);
+            let remote = self.check_remote(&metadata, &changed, &[]).await?;
+            match self
+                .store
+                .update_document(&id, revision, valid, remote)
+                .await
+            {
+                Err(Error::EtagMismatch(_))
+                    if patch.etag.is_empty() && attempt < UPDATE_ATTEMPTS =>
+                {
+                    continue;
+                }
+                outcome => {
+                    let updated = outcome?;
+                    tracing::info!(name = %updated.name, etag = %updated.etag, "source document updated");
+                    return Ok(Response::new(updated));
+                }
+            }
+        }
     }
 
-    // PLACEHOLDER(issue 11): replaced by the real handler in this change.
+    #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
     async fn delete_source_document(
         &self,
-        _request: Request<chancery_proto::statements::v1::DeleteSourceDocumentRequest>,
+        request: Request<DeleteSourceDocumentRequest>,
     ) -> Result<Response<()>, Status> {
-        Err(Status::unimplemented("not implemented yet"))
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let id = names::check(&mut violations, "name", &request.name, "documents")
+            .unwrap_or_default()
+            .to_owned();
+        violations.into_result().map_err(Error::from)?;
+        self.store.delete_document(&id, &request.etag).await?;
+        tracing::info!(name = %request.name, "source document deleted");
+        Ok(Response::new(()))
     }
 }
 
@@ -592,4 +644,34 @@ pub fn validate_create_source_document(
     };
     violations.into_result()?;
     Ok(valid)
+}
+
+/// Validates an `UpdateSourceDocument` request as the handler does before reading the stored
+/// version: the document's id, the patch and the paths to replace. The handler then merges with
+/// [`domain::apply_document_mask`] and validates the result with [`domain::validate_document`].
+pub fn read_update_source_document(
+    request: &UpdateSourceDocumentRequest,
+) -> std::result::Result<(String, SourceDocument, Vec<String>), Violations> {
+    let mut violations = Violations::default();
+    let Some(patch) = request.source_document.clone() else {
+        violations.add("source_document", "is required");
+        return Err(violations);
+    };
+    let id = names::check(
+        &mut violations,
+        "source_document.name",
+        &patch.name,
+        "documents",
+    )
+    .unwrap_or_default()
+    .to_owned();
+    let paths = match &request.update_mask {
+        Some(mask) => {
+            domain::check_document_mask_paths(&mut violations, &mask.paths);
+            mask.paths.clone()
+        }
+        None => domain::implied_document_mask(&patch),
+    };
+    violations.into_result()?;
+    Ok((id, patch, paths))
 }

@@ -33,11 +33,13 @@ use crate::error::{Error, Result};
 /// Filters of a statement listing; empty fields and zeros do not filter.
 #[derive(Debug, Clone, Default)]
 pub struct StatementFilter {
-    /// Id of an actor who made the statement, as speaker or co-speaker.
+    /// Id of an actor who made the statement, as speaker or co-speaker (the speakers of speech
+    /// it relays do not count).
     pub speaker_id: String,
     /// Id of an actor the statement is about.
     pub about_actor_id: String,
-    /// Id of the communication the statement is about.
+    /// Id of a communication the statement is about, as `communication` or one of
+    /// `related_communications`.
     pub communication_id: String,
     /// Id of the issuer of the readout the statement belongs to.
     pub readout_issuer_id: String,
@@ -155,14 +157,19 @@ impl Store {
             if !filter.about_actor_id.is_empty() {
                 actor_filter(&mut query, &filter.about_actor_id, &[ActorRole::About]);
             }
-            for (column, value) in [
-                ("communication_id", &filter.communication_id),
-                ("readout_issuer_id", &filter.readout_issuer_id),
-            ] {
-                if !value.is_empty() {
-                    let value = query.arg(value.as_str());
-                    query.push(&format!(" AND s.{column} = {value}"));
-                }
+            if !filter.communication_id.is_empty() {
+                // Its own communication, or one of its related communications.
+                let own = query.arg(filter.communication_id.as_str());
+                let related = query.arg(filter.communication_id.as_str());
+                query.push(&format!(
+                    " AND (s.communication_id = {own} OR EXISTS (SELECT 1 FROM \
+                 statement_related_communications r WHERE r.statement_id = s.id \
+                 AND r.communication_id = {related}))"
+                ));
+            }
+            if !filter.readout_issuer_id.is_empty() {
+                let issuer = query.arg(filter.readout_issuer_id.as_str());
+                query.push(&format!(" AND s.readout_issuer_id = {issuer}"));
             }
             if !filter.topic.is_empty() {
                 let topic = query.arg(filter.topic.as_str());
@@ -405,6 +412,106 @@ impl Store {
         .await
     }
 
+    /// One source document by id, with its revision.
+    pub async fn get_document_revision(&self, id: &str) -> Result<Option<(SourceDocument, i64)>> {
+        time_store("get_document_revision", async {
+            let row = sqlx::query("SELECT revision, body FROM documents WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.db.pool)
+                .await?;
+            row.map(|row| Ok((decode(&row)?, row.try_get("revision")?)))
+                .transpose()
+        })
+        .await
+    }
+
+    /// Replaces a source document with `valid`, provided it is still at `expected_revision`
+    /// (else [`Error::EtagMismatch`]), rewriting its publisher column in the same transaction.
+    /// `remote` holds the problems already found with the actors it names.
+    pub async fn update_document(
+        &self,
+        id: &str,
+        expected_revision: i64,
+        valid: ValidDocument,
+        remote: Violations,
+    ) -> Result<SourceDocument> {
+        time_store("update_document", async {
+            let mut tx = self.db.begin_write().await?;
+            let name = format!("documents/{id}");
+            let row = sqlx::query("SELECT revision, body FROM documents WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| Error::NotFound(name.clone()))?;
+            let revision: i64 = row.try_get("revision")?;
+            if revision != expected_revision {
+                return Err(Error::EtagMismatch(name));
+            }
+            let current: SourceDocument = decode(&row)?;
+            remote.into_result()?;
+            let mut document = valid.document;
+            document.name = name.clone();
+            document.create_time = current.create_time;
+            document.etag = etag(revision + 1);
+            let updated = sqlx::query(
+                "UPDATE documents SET publisher_id = $1, revision = $2, body = $3 \
+                 WHERE id = $4 AND revision = $5",
+            )
+            .bind(valid.publisher_id.as_str())
+            .bind(revision + 1)
+            .bind(document.encode_to_vec())
+            .bind(id)
+            .bind(revision)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() != 1 {
+                return Err(Error::EtagMismatch(name));
+            }
+            tx.commit().await?;
+            Ok(document)
+        })
+        .await
+    }
+
+    /// Deletes a source document no statement cites, in its chain or its readout. A non-empty
+    /// `expected_etag` must match.
+    pub async fn delete_document(&self, id: &str, expected_etag: &str) -> Result<()> {
+        time_store("delete_document", async {
+            let mut tx = self.db.begin_write().await?;
+            let name = format!("documents/{id}");
+            let revision: i64 = sqlx::query("SELECT revision FROM documents WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| Error::NotFound(name.clone()))?
+                .try_get("revision")?;
+            if !expected_etag.is_empty() && expected_etag != etag(revision) {
+                return Err(Error::EtagMismatch(name));
+            }
+            let citing = sqlx::query(
+                "SELECT statement_id FROM statement_documents WHERE document_id = $1 \
+                 ORDER BY statement_id LIMIT 1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(citing) = citing {
+                let citing: String = citing.try_get("statement_id")?;
+                return Err(Error::InUse {
+                    name,
+                    by: format!("statements/{citing} (its attribution chain or readout)"),
+                });
+            }
+            sqlx::query("DELETE FROM documents WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Many source documents by id, in one query; missing ids are absent from the map.
     pub async fn get_documents(&self, ids: &[&str]) -> Result<HashMap<String, SourceDocument>> {
         time_store("get_documents", async {
@@ -497,8 +604,9 @@ async fn exists(connection: &mut AnyConnection, sql: &str, id: &str) -> Result<b
         .is_some())
 }
 
-/// Adds to `violations` (the problems found by other services) the documents and the answered
-/// statement that do not exist, and fails when there is any problem.
+/// Adds to `violations` (the problems found by other services) the documents, the answered
+/// statement and the statements of the same utterance that do not exist, and fails when there
+/// is any problem.
 async fn check_local_references(
     connection: &mut AnyConnection,
     mut violations: Violations,
@@ -530,6 +638,28 @@ async fn check_local_references(
         let id = names::id_of(&reference.name);
         if !exists(connection, "SELECT 1 FROM statements WHERE id = $1", id).await? {
             missing(&mut violations, reference);
+        }
+    }
+    let ids: BTreeSet<&str> = references
+        .same_utterance_as
+        .iter()
+        .map(|r| names::id_of(&r.name))
+        .collect();
+    if !ids.is_empty() {
+        let mut query = QueryBuilder::new("SELECT id FROM statements WHERE id IN (");
+        let list = query.args(ids.iter().copied());
+        query.push(&list).push(")");
+        let found: BTreeSet<String> = query
+            .build()
+            .fetch_all(&mut *connection)
+            .await?
+            .iter()
+            .map(|row| row.try_get("id"))
+            .collect::<Result<_, _>>()?;
+        for reference in &references.same_utterance_as {
+            if !found.contains(names::id_of(&reference.name)) {
+                missing(&mut violations, reference);
+            }
         }
     }
     violations.into_result()?;
@@ -572,6 +702,16 @@ async fn insert_side_rows(
             .execute(&mut *connection)
             .await?;
     }
+    for communication in &projection.related_communications {
+        sqlx::query(
+            "INSERT INTO statement_related_communications (statement_id, communication_id) \
+             VALUES ($1, $2)",
+        )
+        .bind(id)
+        .bind(communication.as_str())
+        .execute(&mut *connection)
+        .await?;
+    }
     Ok(())
 }
 
@@ -580,6 +720,7 @@ async fn delete_side_rows(connection: &mut AnyConnection, id: &str) -> Result<()
         "DELETE FROM statement_actors WHERE statement_id = $1",
         "DELETE FROM statement_topics WHERE statement_id = $1",
         "DELETE FROM statement_documents WHERE statement_id = $1",
+        "DELETE FROM statement_related_communications WHERE statement_id = $1",
     ] {
         sqlx::query(sql).bind(id).execute(&mut *connection).await?;
     }
