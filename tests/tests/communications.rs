@@ -9,12 +9,12 @@ use chancery_proto::actors::v1::{
     Actor, ActorKind, CreateActorRequest, DeleteActorRequest,
     actor_service_client::ActorServiceClient,
 };
-use chancery_proto::common::v1::{FuzzyDate, SourceRef};
+use chancery_proto::common::v1::{DateSource, FuzzyDate, SourceRef};
 use chancery_proto::communications::v1::{
     AppendStatusRequest, BatchGetCommunicationsRequest, Communication, CommunicationKind,
-    CreateCommunicationRequest, DeleteCommunicationRequest, GetCommunicationRequest, Lifecycle,
-    ListCommunicationsRequest, Participant, ParticipantRole, StatusAssertion, Topic,
-    UpdateCommunicationRequest, Verification,
+    CreateCommunicationRequest, DeleteCommunicationRequest, DurationClaim, GetCommunicationRequest,
+    Lifecycle, ListCommunicationsRequest, Modality, Outcome, OutcomeKind, Participant,
+    ParticipantRole, StatusAssertion, Topic, UpdateCommunicationRequest, Verification,
     communication_service_client::CommunicationServiceClient,
 };
 use chancery_runtime::fuzzy_date;
@@ -1375,7 +1375,513 @@ async fn the_service_runs_alone_and_answers_reads_without_the_actors_service(bac
     assert_eq!(field_violations(&malformed), ["name"]);
 }
 
+fn source(document: &str, excerpt: &str) -> Option<SourceRef> {
+    Some(SourceRef {
+        document: document.into(),
+        excerpt: excerpt.into(),
+    })
+}
+
+/// A date the source does not give.
+fn unknown_date() -> Option<FuzzyDate> {
+    Some(FuzzyDate {
+        source: DateSource::Unknown as i32,
+        ..Default::default()
+    })
+}
+
+/// Talks between Macron and Putin at Macron's initiative (as the Élysée's spokesperson claims),
+/// about the summit `summit`, with two conflicting duration claims and two outcomes.
+fn talks_about(summit: &str) -> Communication {
+    Communication {
+        kind: CommunicationKind::Talks as i32,
+        participants: vec![
+            Participant {
+                initiator: true,
+                initiative_asserted_by: LEGENDRE.into(),
+                initiative_source: source("documents/elysee-readout", "at France's request"),
+                ..principal(MACRON, "FRA")
+            },
+            principal(PUTIN, "RUS"),
+        ],
+        topics: vec![Topic {
+            id: "summit-preparation".into(),
+            label: "Preparing the summit".into(),
+            communication: summit.into(),
+            ..Default::default()
+        }],
+        durations: vec![
+            DurationClaim {
+                seconds: 3600,
+                approximate: true,
+                as_reported: "about an hour".into(),
+                asserted_by: PESKOV.into(),
+                source: source("documents/kremlin-readout", "lasted about an hour"),
+            },
+            DurationClaim {
+                seconds: 7200,
+                approximate: false,
+                as_reported: "more than two hours".into(),
+                asserted_by: String::new(),
+                source: source("documents/seed-article", ""),
+            },
+        ],
+        outcomes: vec![
+            Outcome {
+                text: "agreed to continue contacts".into(),
+                kind: OutcomeKind::FollowUp as i32,
+                parties: vec![MACRON.into(), PUTIN.into()],
+                asserted_by: LEGENDRE.into(),
+                source: source("documents/elysee-readout", ""),
+            },
+            Outcome {
+                text: "no agreement on a ceasefire".into(),
+                kind: OutcomeKind::Disagreement as i32,
+                parties: Vec::new(),
+                asserted_by: String::new(),
+                source: None,
+            },
+        ],
+        ..call(&[], "2022-03-29")
+    }
+}
+
+async fn durations_outcomes_initiatives_and_topic_communications_read_back_exactly(
+    backend: Backend,
+) {
+    let (_suite, mut client) = suite_with_actors(backend).await;
+    let summit = create(
+        &mut client,
+        "summit",
+        Communication {
+            kind: CommunicationKind::Summit as i32,
+            ..call(&[MACRON, PUTIN, SCHOLZ], "2022-06")
+        },
+    )
+    .await;
+    let sent = talks_about(&summit.name);
+    let created = create(&mut client, "talks", sent.clone()).await;
+    assert_eq!(created.kind, CommunicationKind::Talks as i32);
+    assert_eq!(created.participants, sent.participants);
+    assert_eq!(created.topics, sent.topics);
+    assert_eq!(created.durations, sent.durations);
+    assert_eq!(created.outcomes, sent.outcomes);
+    assert_eq!(get(&mut client, &created.name).await.unwrap(), created);
+
+    // The mask replaces durations and outcomes, and checks the actors they name.
+    let mask = |paths: &[&str]| {
+        Some(prost_types::FieldMask {
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+        })
+    };
+    let replaced = client
+        .update_communication(UpdateCommunicationRequest {
+            communication: Some(Communication {
+                name: created.name.clone(),
+                etag: created.etag.clone(),
+                durations: vec![sent.durations[1].clone()],
+                outcomes: Vec::new(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["durations", "outcomes"]),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(replaced.durations, [sent.durations[1].clone()]);
+    assert!(replaced.outcomes.is_empty());
+    assert_eq!(replaced.participants, sent.participants, "untouched");
+    assert_eq!(replaced.etag, "2");
+    let ghosts = client
+        .update_communication(UpdateCommunicationRequest {
+            communication: Some(Communication {
+                name: created.name.clone(),
+                durations: vec![DurationClaim {
+                    asserted_by: "actors/nobody".into(),
+                    ..sent.durations[0].clone()
+                }],
+                outcomes: vec![Outcome {
+                    parties: vec![MACRON.into(), "actors/atlantis".into()],
+                    ..sent.outcomes[0].clone()
+                }],
+                ..Default::default()
+            }),
+            update_mask: mask(&["durations", "outcomes"]),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(ghosts.code(), Code::InvalidArgument);
+    assert_eq!(
+        field_violations(&ghosts),
+        [
+            "communication.durations[0].asserted_by",
+            "communication.outcomes[0].parties[1]",
+        ]
+    );
+    assert_eq!(get(&mut client, &created.name).await.unwrap(), replaced);
+
+    // An unknown planned date is a date; the communication still needs one of the two.
+    let undated = create(
+        &mut client,
+        "undated",
+        Communication {
+            planned: unknown_date(),
+            occurred: None,
+            ..call(&[MACRON, PUTIN], "2022-03-29")
+        },
+    )
+    .await;
+    let planned = undated.planned.clone().unwrap();
+    assert_eq!(planned.edtf, "");
+    assert!(planned.earliest.is_none() && planned.latest.is_none());
+    assert_eq!(get(&mut client, &undated.name).await.unwrap(), undated);
+}
+
+async fn a_negative_duration_or_an_unknown_outcome_party_is_refused_and_stores_nothing(
+    backend: Backend,
+) {
+    let (_suite, mut client) = suite_with_actors(backend).await;
+    let mut negative = talks_about("");
+    negative.durations[1].seconds = -60;
+    let status = client
+        .create_communication(CreateCommunicationRequest {
+            communication: Some(negative),
+            communication_id: "negative".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        field_violations(&status),
+        ["communication.durations[1].seconds"]
+    );
+    assert_eq!(count(&mut client).await, 0, "nothing stored");
+
+    let mut ghost_party = talks_about("");
+    ghost_party.outcomes[0].parties = vec!["actors/atlantis".into(), PUTIN.into()];
+    let status = client
+        .create_communication(CreateCommunicationRequest {
+            communication: Some(ghost_party),
+            communication_id: "ghost-party".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        field_violations(&status),
+        ["communication.outcomes[0].parties[0]"]
+    );
+    assert!(status.message().contains("actors/atlantis does not exist"));
+
+    // Every new actor reference is checked, each under its own path, in one answer.
+    let mut ghosts = talks_about("");
+    ghosts.participants[0].initiative_asserted_by = "actors/nobody".into();
+    ghosts.durations[0].asserted_by = "actors/nobody".into();
+    ghosts.outcomes[1].asserted_by = "actors/nobody".into();
+    let status = client
+        .create_communication(CreateCommunicationRequest {
+            communication: Some(ghosts),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_violations(&status),
+        [
+            "communication.participants[0].initiative_asserted_by",
+            "communication.durations[0].asserted_by",
+            "communication.outcomes[1].asserted_by",
+        ]
+    );
+
+    // Rules of the new fields, all at once and before any call.
+    let mut wrong = talks_about("");
+    wrong.participants[1].initiative_asserted_by = PESKOV.into();
+    wrong.durations[0].seconds = 0;
+    wrong.durations[0].as_reported = String::new();
+    wrong.outcomes[0].text = String::new();
+    let status = client
+        .create_communication(CreateCommunicationRequest {
+            communication: Some(wrong),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_violations(&status),
+        [
+            "communication.participants[1].initiative_asserted_by",
+            "communication.durations[0].seconds",
+            "communication.outcomes[0].text",
+        ]
+    );
+    assert_eq!(count(&mut client).await, 0, "nothing stored");
+}
+
+async fn append_status_with_a_logged_id_appends_once_and_refuses_another_body(backend: Backend) {
+    let (_suite, mut client) = suite_with_actors(backend).await;
+    let expected = StatusAssertion {
+        id: "expected".into(),
+        modality: Modality::Expected as i32,
+        ..claim(
+            Lifecycle::Expected,
+            Verification::ReportedUnconfirmed,
+            "",
+            "2022-03-26",
+        )
+    };
+    let created = create(
+        &mut client,
+        "call",
+        Communication {
+            status_log: vec![expected.clone()],
+            ..call(&[MACRON, PUTIN], "2022-03-29")
+        },
+    )
+    .await;
+    assert_eq!(created.status_log.len(), 1);
+
+    // The logged entry again: nothing appended, the same communication, the same etag.
+    let again = append(&mut client, &created.name, expected.clone())
+        .await
+        .unwrap();
+    assert_eq!(again, created);
+    // As read back, with its output-only fields, it is still the same entry.
+    let as_read = append(&mut client, &created.name, created.status_log[0].clone())
+        .await
+        .unwrap();
+    assert_eq!(as_read, created);
+
+    let held = StatusAssertion {
+        id: "held".into(),
+        reason: "both sides published readouts".into(),
+        ..claim(
+            Lifecycle::Held,
+            Verification::ConfirmedByOneParty,
+            LEGENDRE,
+            "2022-03-29T19:00Z",
+        )
+    };
+    let appended = append(&mut client, &created.name, held.clone())
+        .await
+        .unwrap();
+    assert_eq!(appended.status_log.len(), 2);
+    assert_eq!(appended.etag, "2");
+    assert_eq!(appended.lifecycle, Lifecycle::Held as i32);
+    let twice = append(&mut client, &created.name, held.clone())
+        .await
+        .unwrap();
+    assert_eq!(twice, appended, "appended once");
+    // Same with a conditional append on the current etag and a request id.
+    let conditional = client
+        .append_status(AppendStatusRequest {
+            name: created.name.clone(),
+            status: Some(held.clone()),
+            etag: appended.etag.clone(),
+            request_id: "append-held-again".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(conditional, appended);
+
+    // The same id with something else: ALREADY_EXISTS naming the id, nothing appended.
+    let changed = append(
+        &mut client,
+        &created.name,
+        StatusAssertion {
+            note: "a different note".into(),
+            ..held.clone()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(changed.code(), Code::AlreadyExists, "{changed:?}");
+    assert!(changed.message().contains("\"held\""), "{changed:?}");
+    let recast = append(
+        &mut client,
+        &created.name,
+        StatusAssertion {
+            lifecycle: Lifecycle::Cancelled as i32,
+            ..expected.clone()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(recast.code(), Code::AlreadyExists);
+    assert!(recast.message().contains("\"expected\""));
+    let stored = get(&mut client, &created.name).await.unwrap();
+    assert_eq!(stored, appended, "log length and etag unchanged");
+
+    // Entries without an id are appended every time.
+    let plain = claim(Lifecycle::Held, Verification::Unspecified, "", "2022-03-30");
+    append(&mut client, &created.name, plain.clone())
+        .await
+        .unwrap();
+    let plain_twice = append(&mut client, &created.name, plain).await.unwrap();
+    assert_eq!(plain_twice.status_log.len(), 4);
+
+    // Within one request, ids are unique.
+    let duplicated = client
+        .create_communication(CreateCommunicationRequest {
+            communication: Some(Communication {
+                status_log: vec![expected.clone(), held.clone(), expected],
+                ..call(&[MACRON, PUTIN], "2022-03-29")
+            }),
+            communication_id: "duplicated".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(duplicated.code(), Code::InvalidArgument);
+    assert_eq!(
+        field_violations(&duplicated),
+        ["communication.status_log[2].id"]
+    );
+    assert_eq!(count(&mut client).await, 1);
+}
+
+async fn a_topic_naming_its_own_communication_or_a_missing_one_is_refused(backend: Backend) {
+    let (_suite, mut client) = suite_with_actors(backend).await;
+    let refused = |id: &str, communication: &str| CreateCommunicationRequest {
+        communication: Some(talks_about(communication)),
+        communication_id: id.into(),
+        request_id: String::new(),
+    };
+    for (id, named) in [
+        ("talks", "communications/talks"),
+        ("talks", "communications/never-held"),
+        ("talks", "summits/g20"),
+    ] {
+        let status = client
+            .create_communication(refused(id, named))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{named}");
+        assert_eq!(
+            field_violations(&status),
+            ["communication.topics[0].communication"],
+            "{named}"
+        );
+    }
+    let missing = client
+        .create_communication(refused("talks", "communications/never-held"))
+        .await
+        .unwrap_err();
+    assert!(
+        missing
+            .message()
+            .contains("communications/never-held does not exist")
+    );
+    assert_eq!(count(&mut client).await, 0, "nothing stored");
+
+    // Without a topic communication, then pointing it at itself, a missing one, a real one.
+    let created = create(&mut client, "talks", talks_about("")).await;
+    let summit = create(&mut client, "summit", call(&[MACRON, PUTIN], "2022-06")).await;
+    let topics = |communication: &str| UpdateCommunicationRequest {
+        communication: Some(Communication {
+            name: created.name.clone(),
+            topics: talks_about(communication).topics,
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["topics".into()],
+        }),
+    };
+    for named in ["communications/talks", "communications/never-held"] {
+        let status = client
+            .update_communication(topics(named))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            field_violations(&status),
+            ["communication.topics[0].communication"],
+            "{named}"
+        );
+    }
+    assert_eq!(get(&mut client, &created.name).await.unwrap(), created);
+    let pointed = client
+        .update_communication(topics(&summit.name))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(pointed.topics[0].communication, summit.name);
+    assert_eq!(get(&mut client, &created.name).await.unwrap(), pointed);
+}
+
+async fn an_undated_status_entry_is_taken_after_the_dated_ones(backend: Backend) {
+    let (_suite, mut client) = suite_with_actors(backend).await;
+    let created = create(&mut client, "talks", talks_about("")).await;
+    let dated = append(
+        &mut client,
+        &created.name,
+        claim(
+            Lifecycle::InProgress,
+            Verification::ReportedUnconfirmed,
+            "",
+            "2022-03-29T10:00Z",
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(dated.lifecycle, Lifecycle::InProgress as i32);
+
+    // Undated: "the talks were postponed", no date given.
+    let postponed = StatusAssertion {
+        as_of: unknown_date(),
+        reason: "because of the situation on the ground".into(),
+        ..claim(Lifecycle::Postponed, Verification::Unspecified, PESKOV, "")
+    };
+    let undated = append(&mut client, &created.name, postponed).await.unwrap();
+    let as_of = undated.status_log[1].as_of.clone().unwrap();
+    assert_eq!(as_of.source, DateSource::Unknown as i32);
+    assert!(as_of.earliest.is_none() && as_of.latest.is_none());
+    assert_eq!(undated.lifecycle, Lifecycle::Postponed as i32);
+
+    // A dated entry appended later, dated after the first, still comes before the undated one.
+    let later = append(
+        &mut client,
+        &created.name,
+        claim(Lifecycle::Held, Verification::Unspecified, "", "2022-03-30"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(later.status_log.len(), 3);
+    assert_eq!(later.lifecycle, Lifecycle::Postponed as i32);
+    // Another undated entry comes after the first, in append order.
+    let resumed = append(
+        &mut client,
+        &created.name,
+        StatusAssertion {
+            as_of: unknown_date(),
+            ..claim(Lifecycle::InProgress, Verification::Unspecified, "", "")
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(resumed.lifecycle, Lifecycle::InProgress as i32);
+    assert_eq!(get(&mut client, &created.name).await.unwrap(), resumed);
+    assert_eq!(
+        list_all(
+            &mut client,
+            ListCommunicationsRequest {
+                lifecycle: Lifecycle::InProgress as i32,
+                ..Default::default()
+            }
+        )
+        .await,
+        [created.name.as_str()]
+    );
+}
+
 chancery_testkit::backend_tests!(
+    durations_outcomes_initiatives_and_topic_communications_read_back_exactly,
+    a_negative_duration_or_an_unknown_outcome_party_is_refused_and_stores_nothing,
+    append_status_with_a_logged_id_appends_once_and_refuses_another_body,
+    a_topic_naming_its_own_communication_or_a_missing_one_is_refused,
+    an_undated_status_entry_is_taken_after_the_dated_ones,
     create_get_update_delete_with_etags,
     a_retried_create_or_append_returns_the_first_result,
     batch_get_answers_in_order_and_names_the_missing,
