@@ -14,10 +14,12 @@ use chancery_proto::communications::v1::{
 };
 use chancery_proto::statements::v1::{
     AttributionHop, BatchGetSourceDocumentsRequest, BatchGetStatementsRequest, Channel, Content,
-    ContentMode, CreateSourceDocumentRequest, CreateStatementRequest, DeleteStatementRequest,
-    GetSourceDocumentRequest, GetStatementRequest, HopRelation, ListSourceDocumentsRequest,
-    ListStatementsRequest, MediaAsset, MediaKind, QuotedSpan, Readout, SourceDocument, SpeechAct,
-    Statement, Topic, UpdateStatementRequest, statement_service_client::StatementServiceClient,
+    ContentMode, CreateSourceDocumentRequest, CreateStatementRequest, DeleteSourceDocumentRequest,
+    DeleteStatementRequest, DocumentPlacement, DocumentSection, GetSourceDocumentRequest,
+    GetStatementRequest, HopRelation, ListSourceDocumentsRequest, ListStatementsRequest,
+    MediaAsset, MediaKind, QuotedSpan, Readout, RelayedSpeech, SourceDocument, SpeechAct,
+    Statement, Topic, UpdateSourceDocumentRequest, UpdateStatementRequest,
+    statement_service_client::StatementServiceClient,
 };
 use chancery_testkit::{
     Backend, Options, Service, Suite, TestServer, error_reason, field_violations, spawn_on,
@@ -46,7 +48,11 @@ fn date(edtf: &str) -> Option<FuzzyDate> {
 fn hop(reporter: &str, relation: HopRelation, doc: &str) -> AttributionHop {
     AttributionHop {
         position: 0,
-        reporter: actor(reporter),
+        reporter: if reporter.is_empty() {
+            String::new()
+        } else {
+            actor(reporter)
+        },
         relation: relation as i32,
         cue: String::new(),
         document: if doc.is_empty() {
@@ -1669,6 +1675,673 @@ async fn a_statement_about_an_unknown_communication_is_invalid_argument(backend:
     assert_eq!(field_violations(&moved), ["statement.communication"]);
 }
 
+fn relayed(speakers: &[&str], text: &str, nested: Vec<RelayedSpeech>) -> RelayedSpeech {
+    RelayedSpeech {
+        speakers: speakers.iter().map(|s| actor(s)).collect(),
+        addressees: vec![],
+        speech_act: SpeechAct::Assertion as i32,
+        content: Some(Content {
+            text: text.into(),
+            language_code: "en".into(),
+            mode: ContentMode::Paraphrase as i32,
+            ..Default::default()
+        }),
+        said: None,
+        relayed: nested,
+    }
+}
+
+async fn get(client: &mut Statements, name: &str) -> Statement {
+    client
+        .get_statement(GetStatementRequest { name: name.into() })
+        .await
+        .unwrap_or_else(|status| panic!("get {name}: {status:?}"))
+        .into_inner()
+}
+
+/// The Kremlin relays Putin's words to Scholz, themselves relaying Peskov's; read in the seed
+/// report, placed in its lead, the same words as a TASS statement, about two calls.
+fn kremlin_relaying_putin() -> Statement {
+    let text = "The Kremlin said Putin told Scholz that talks were possible, but no date was set";
+    Statement {
+        content: Some(Content {
+            text: text.into(),
+            language_code: "en".into(),
+            mode: ContentMode::PartialQuote as i32,
+            quoted_spans: vec![QuotedSpan { start: 40, end: 59 }],
+            // The attribution covers the first clause only.
+            attributed_spans: vec![QuotedSpan { start: 0, end: 59 }],
+            ..Default::default()
+        }),
+        speech_act: SpeechAct::Proposal as i32,
+        communication: "communications/macron-scholz-putin-2022-03-12".into(),
+        related_communications: vec!["communications/macron-putin-2022-03-29".into()],
+        same_utterance_as: vec!["statements/tass-version".into()],
+        placement: Some(DocumentPlacement {
+            section: DocumentSection::Lead as i32,
+            ordinal: 3,
+        }),
+        relayed: vec![RelayedSpeech {
+            addressees: vec![actor("olaf-scholz")],
+            speech_act: SpeechAct::Offer as i32,
+            ..relayed(
+                &["vladimir-putin"],
+                "talks were possible",
+                vec![relayed(&["dmitry-peskov"], "no date was set", vec![])],
+            )
+        }],
+        attribution_chain: vec![
+            hop("republic-world", HopRelation::Reported, "seed"),
+            AttributionHop {
+                unnamed_source: "local media".into(),
+                cue: "as per local media reports".into(),
+                cue_carried_over: true,
+                ..hop("", HopRelation::AccordingTo, "")
+            },
+            hop("tass", HopRelation::Citing, "tass-dispatch"),
+        ],
+        ..statement("kremlin-press-service", "", "2022-03-12")
+    }
+}
+
+async fn create_the_two_calls(suite: &Suite) {
+    create_call(
+        suite,
+        "macron-scholz-putin-2022-03-12",
+        &["emmanuel-macron", "olaf-scholz", "vladimir-putin"],
+        "2022-03-12",
+    )
+    .await;
+    create_call(
+        suite,
+        "macron-putin-2022-03-29",
+        &["emmanuel-macron", "vladimir-putin"],
+        "2022-03-29",
+    )
+    .await;
+}
+
+async fn relayed_speech_placement_and_the_new_references_come_back_exactly(backend: Backend) {
+    let (suite, mut client) = world(backend).await;
+    create_the_two_calls(&suite).await;
+    create(
+        &mut client,
+        "tass-version",
+        statement(
+            "kremlin-press-service",
+            "The same words, in TASS",
+            "2022-03-12",
+        ),
+    )
+    .await;
+    let sent = kremlin_relaying_putin();
+    let created = create(&mut client, "kremlin-relays-putin", sent.clone()).await;
+    let fetched = get(&mut client, "statements/kremlin-relays-putin").await;
+    assert_eq!(fetched, created);
+    assert_eq!(fetched.relayed, sent.relayed, "two levels, as sent");
+    assert_eq!(
+        fetched.relayed[0].relayed[0].speakers,
+        [actor("dmitry-peskov")]
+    );
+    assert_eq!(fetched.placement, sent.placement);
+    assert_eq!(fetched.same_utterance_as, ["statements/tass-version"]);
+    assert_eq!(
+        fetched.related_communications,
+        ["communications/macron-putin-2022-03-29"]
+    );
+    assert_eq!(fetched.content, sent.content, "attributed spans included");
+    let unnamed = &fetched.attribution_chain[1];
+    assert_eq!(
+        (
+            unnamed.position,
+            unnamed.reporter.as_str(),
+            unnamed.unnamed_source.as_str(),
+            unnamed.cue_carried_over
+        ),
+        (1, "", "local media", true)
+    );
+    assert_eq!(fetched.speech_act, SpeechAct::Proposal as i32);
+
+    let reader = client.clone();
+    let listed = |request: ListStatementsRequest| {
+        let mut client = reader.clone();
+        async move { list(&mut client, request).await }
+    };
+    assert_eq!(
+        listed(ListStatementsRequest {
+            communication: "communications/macron-putin-2022-03-29".into(),
+            ..Default::default()
+        })
+        .await,
+        names(&["kremlin-relays-putin"]),
+        "a related communication finds it"
+    );
+    assert_eq!(
+        listed(ListStatementsRequest {
+            communication: "communications/macron-scholz-putin-2022-03-12".into(),
+            ..Default::default()
+        })
+        .await,
+        names(&["kremlin-relays-putin"]),
+        "its own communication still finds it"
+    );
+    for relayed_speaker in ["vladimir-putin", "dmitry-peskov", "olaf-scholz"] {
+        assert!(
+            listed(ListStatementsRequest {
+                speaker: actor(relayed_speaker),
+                ..Default::default()
+            })
+            .await
+            .is_empty(),
+            "{relayed_speaker} is relayed, not a speaker"
+        );
+    }
+    assert_eq!(
+        listed(ListStatementsRequest {
+            speaker: actor("kremlin-press-service"),
+            ..Default::default()
+        })
+        .await,
+        names(&["kremlin-relays-putin", "tass-version"])
+    );
+
+    // The new fields are updatable; the related communication's row goes with the update.
+    let updated = client
+        .update_statement(UpdateStatementRequest {
+            statement: Some(Statement {
+                name: created.name.clone(),
+                etag: created.etag.clone(),
+                related_communications: vec![],
+                relayed: vec![relayed(&["olaf-scholz"], "a ceasefire was needed", vec![])],
+                placement: Some(DocumentPlacement {
+                    section: DocumentSection::Body as i32,
+                    ordinal: 7,
+                }),
+                same_utterance_as: vec![],
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec![
+                    "related_communications".into(),
+                    "relayed".into(),
+                    "placement".into(),
+                    "same_utterance_as".into(),
+                ],
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(updated.etag, "2");
+    assert!(updated.related_communications.is_empty());
+    assert_eq!(updated.relayed[0].speakers, [actor("olaf-scholz")]);
+    assert_eq!(updated.placement.unwrap().ordinal, 7);
+    assert_eq!(
+        updated.content, sent.content,
+        "fields outside the mask are kept"
+    );
+    assert!(
+        listed(ListStatementsRequest {
+            communication: "communications/macron-putin-2022-03-29".into(),
+            ..Default::default()
+        })
+        .await
+        .is_empty()
+    );
+    // The statement named as the same utterance can now be deleted, and so can this one,
+    // leaving no side rows behind.
+    for name in ["statements/tass-version", "statements/kremlin-relays-putin"] {
+        client
+            .delete_statement(DeleteStatementRequest {
+                name: name.into(),
+                etag: String::new(),
+            })
+            .await
+            .unwrap_or_else(|status| panic!("delete {name}: {status:?}"));
+    }
+    assert_eq!(count_statements(&mut client).await, 0);
+}
+
+async fn relayed_speech_naming_the_actor_relaying_it_is_refused_and_stores_nothing(
+    backend: Backend,
+) {
+    let (suite, mut client) = world(backend).await;
+    create_the_two_calls(&suite).await;
+    let himself = Statement {
+        same_utterance_as: vec![],
+        relayed: vec![relayed(
+            &["dmitry-peskov", "kremlin-press-service"],
+            "the Kremlin said it",
+            vec![],
+        )],
+        ..kremlin_relaying_putin()
+    };
+    let refused = client
+        .create_statement(CreateStatementRequest {
+            statement: Some(himself),
+            statement_id: "self-relay".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert_eq!(
+        field_violations(&refused),
+        ["statement.relayed[0].speakers[1]"]
+    );
+    assert!(
+        refused
+            .message()
+            .contains("must not be the actor relaying it"),
+        "{}",
+        refused.message()
+    );
+
+    // Deeper down, the relaying actor is the enclosing speech's speaker.
+    let nested = Statement {
+        same_utterance_as: vec![],
+        relayed: vec![relayed(
+            &["vladimir-putin"],
+            "talks were possible",
+            vec![relayed(&["vladimir-putin"], "he said so himself", vec![])],
+        )],
+        ..kremlin_relaying_putin()
+    };
+    let refused = client
+        .create_statement(CreateStatementRequest {
+            statement: Some(nested),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_violations(&refused),
+        ["statement.relayed[0].relayed[0].speakers[0]"]
+    );
+
+    // An update making the statement's own speaker its relayed speaker is refused too.
+    create(
+        &mut client,
+        "peskov-relays-putin",
+        Statement {
+            relayed: vec![relayed(&["vladimir-putin"], "talks were possible", vec![])],
+            ..statement(
+                "dmitry-peskov",
+                "Peskov said Putin wanted talks",
+                "2022-03-12",
+            )
+        },
+    )
+    .await;
+    let refused = client
+        .update_statement(UpdateStatementRequest {
+            statement: Some(Statement {
+                name: "statements/peskov-relays-putin".into(),
+                speaker: actor("vladimir-putin"),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["speaker".into()],
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_violations(&refused),
+        ["statement.relayed[0].speakers[0]"]
+    );
+    assert_eq!(
+        get(&mut client, "statements/peskov-relays-putin")
+            .await
+            .speaker,
+        actor("dmitry-peskov")
+    );
+    assert_eq!(
+        list(&mut client, ListStatementsRequest::default()).await,
+        names(&["peskov-relays-putin"]),
+        "nothing else stored"
+    );
+}
+
+async fn unknown_relayed_speakers_and_references_are_refused_naming_their_paths(backend: Backend) {
+    let (suite, mut client) = world(backend).await;
+    create_the_two_calls(&suite).await;
+    let unknown = Statement {
+        relayed: vec![RelayedSpeech {
+            addressees: vec![actor("olaf-scholz"), actor("nobody-at-all")],
+            ..relayed(
+                &["vladimir-putin"],
+                "talks were possible",
+                vec![relayed(&["ghost"], "no date was set", vec![])],
+            )
+        }],
+        related_communications: vec!["communications/never-held".into()],
+        same_utterance_as: vec!["statements/never-said".into()],
+        ..kremlin_relaying_putin()
+    };
+    let refused = client
+        .create_statement(CreateStatementRequest {
+            statement: Some(unknown),
+            statement_id: "unknown".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert_eq!(
+        field_violations(&refused),
+        [
+            "statement.relayed[0].addressees[1]",
+            "statement.relayed[0].relayed[0].speakers[0]",
+            "statement.related_communications[0]",
+            "statement.same_utterance_as[0]",
+        ]
+    );
+    assert!(
+        refused.message().contains("actors/ghost does not exist"),
+        "{}",
+        refused.message()
+    );
+    assert!(
+        refused
+            .message()
+            .contains("communications/never-held does not exist")
+    );
+
+    // Statement rules the domain checks: a statement naming itself as the same utterance, a
+    // related communication repeating `communication`, a placement out of range, a hop with
+    // neither reporter nor unnamed source.
+    let wrong = Statement {
+        same_utterance_as: vec!["statements/wrong".into()],
+        related_communications: vec!["communications/macron-scholz-putin-2022-03-12".into()],
+        placement: Some(DocumentPlacement {
+            section: DocumentSection::Body as i32,
+            ordinal: 100_001,
+        }),
+        attribution_chain: vec![
+            hop("republic-world", HopRelation::Reported, "seed"),
+            hop("", HopRelation::Citing, ""),
+        ],
+        ..kremlin_relaying_putin()
+    };
+    let refused = client
+        .create_statement(CreateStatementRequest {
+            statement: Some(wrong),
+            statement_id: "wrong".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_violations(&refused),
+        [
+            "statement.attribution_chain[1].reporter",
+            "statement.placement.ordinal",
+            "statement.same_utterance_as[0]",
+            "statement.related_communications[0]",
+        ]
+    );
+    assert_eq!(count_statements(&mut client).await, 0);
+}
+
+async fn source_documents_update_with_etags_and_cannot_be_deleted_while_cited(backend: Backend) {
+    let (suite, mut client) = world(backend).await;
+    let created = create_document(
+        &mut client,
+        "tass-interview",
+        SourceDocument {
+            authors: vec!["Ivan Petrov".into()],
+            ..article("tass", "https://tass.com/politics/1428600")
+        },
+    )
+    .await;
+    let update = |patch: SourceDocument, paths: &[&str]| UpdateSourceDocumentRequest {
+        source_document: Some(SourceDocument {
+            name: document("tass-interview"),
+            ..patch
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+        }),
+    };
+    let updated = client
+        .update_source_document(update(
+            SourceDocument {
+                etag: created.etag.clone(),
+                publisher: actor("bfm-tv"),
+                title: "Legendre on BFM TV".into(),
+                author_actors: vec![actor("anne-claire-legendre")],
+                url: "https://ignored.example".into(),
+                ..Default::default()
+            },
+            &["publisher", "title", "author_actors"],
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(updated.etag, "2");
+    assert_eq!(updated.publisher, actor("bfm-tv"));
+    assert_eq!(updated.title, "Legendre on BFM TV");
+    assert_eq!(updated.author_actors, [actor("anne-claire-legendre")]);
+    assert_eq!(updated.url, created.url, "fields outside the mask are kept");
+    assert_eq!(updated.authors, created.authors);
+    assert_eq!(updated.create_time, created.create_time);
+    let fetched = client
+        .get_source_document(GetSourceDocumentRequest {
+            name: document("tass-interview"),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(fetched, updated);
+    // The publisher column moved with the body.
+    let by_publisher = |publisher: &str| ListSourceDocumentsRequest {
+        page_size: 100,
+        page_token: String::new(),
+        publisher: actor(publisher),
+    };
+    let bfm: Vec<String> = client
+        .list_source_documents(by_publisher("bfm-tv"))
+        .await
+        .unwrap()
+        .into_inner()
+        .source_documents
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(bfm, [document("tass-interview")]);
+    let tass: Vec<String> = client
+        .list_source_documents(by_publisher("tass"))
+        .await
+        .unwrap()
+        .into_inner()
+        .source_documents
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(tass, [document("tass-dispatch")]);
+
+    // A stale etag, an output-only path, an unknown actor, a missing document.
+    let stale = client
+        .update_source_document(update(
+            SourceDocument {
+                etag: created.etag.clone(),
+                title: "Stale".into(),
+                ..Default::default()
+            },
+            &["title"],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted);
+    assert_eq!(error_reason(&stale), "ETAG_MISMATCH");
+    let bad_mask = client
+        .update_source_document(update(SourceDocument::default(), &["title", "etag"]))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_mask.code(), Code::InvalidArgument);
+    assert_eq!(field_violations(&bad_mask), ["update_mask.paths[1]"]);
+    let unknown = client
+        .update_source_document(update(
+            SourceDocument {
+                author_actors: vec![actor("anne-claire-legendre"), actor("ivan-petrov")],
+                ..Default::default()
+            },
+            &["author_actors"],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::InvalidArgument);
+    assert_eq!(
+        field_violations(&unknown),
+        ["source_document.author_actors[1]"]
+    );
+    let invalid = client
+        .update_source_document(update(SourceDocument::default(), &["publisher"]))
+        .await
+        .unwrap_err();
+    assert_eq!(field_violations(&invalid), ["source_document.publisher"]);
+    let missing = client
+        .update_source_document(UpdateSourceDocumentRequest {
+            source_document: Some(SourceDocument {
+                name: document("nope"),
+                title: "x".into(),
+                ..Default::default()
+            }),
+            update_mask: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    let after = client
+        .get_source_document(GetSourceDocumentRequest {
+            name: document("tass-interview"),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(after, updated, "refused updates changed nothing");
+
+    // Cited in a chain, or only in a readout: the document stays.
+    create(
+        &mut client,
+        "cites-in-chain",
+        Statement {
+            attribution_chain: vec![
+                hop("republic-world", HopRelation::Reported, "seed"),
+                hop("bfm-tv", HopRelation::Citing, "tass-interview"),
+            ],
+            ..statement("anne-claire-legendre", "The call is planned", "2022-03-26")
+        },
+    )
+    .await;
+    let refused = client
+        .delete_source_document(DeleteSourceDocumentRequest {
+            name: document("tass-interview"),
+            etag: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert_eq!(error_reason(&refused), "RESOURCE_IN_USE");
+    assert!(
+        refused.message().contains("statements/cites-in-chain"),
+        "{}",
+        refused.message()
+    );
+    assert!(
+        client
+            .delete_source_document(DeleteSourceDocumentRequest {
+                name: document("seed"),
+                etag: String::new(),
+            })
+            .await
+            .is_err_and(|s| s.code() == Code::FailedPrecondition)
+    );
+    client
+        .delete_statement(DeleteStatementRequest {
+            name: "statements/cites-in-chain".into(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+    create_call(
+        &suite,
+        "macron-putin-2022-03-29",
+        &["emmanuel-macron", "vladimir-putin"],
+        "2022-03-29",
+    )
+    .await;
+    create(
+        &mut client,
+        "cites-in-readout",
+        Statement {
+            communication: "communications/macron-putin-2022-03-29".into(),
+            readout: Some(Readout {
+                issuer: actor("french-foreign-ministry"),
+                document: document("tass-interview"),
+            }),
+            ..statement("emmanuel-macron", "Macron will call Putin", "2022-03-26")
+        },
+    )
+    .await;
+    let refused = client
+        .delete_source_document(DeleteSourceDocumentRequest {
+            name: document("tass-interview"),
+            etag: "2".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(refused.message().contains("statements/cites-in-readout"));
+    client
+        .delete_statement(DeleteStatementRequest {
+            name: "statements/cites-in-readout".into(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+    let stale_delete = client
+        .delete_source_document(DeleteSourceDocumentRequest {
+            name: document("tass-interview"),
+            etag: "1".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stale_delete.code(), Code::Aborted);
+    client
+        .delete_source_document(DeleteSourceDocumentRequest {
+            name: document("tass-interview"),
+            etag: "2".into(),
+        })
+        .await
+        .unwrap();
+    let gone = client
+        .get_source_document(GetSourceDocumentRequest {
+            name: document("tass-interview"),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+    let again = client
+        .delete_source_document(DeleteSourceDocumentRequest {
+            name: document("tass-interview"),
+            etag: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::NotFound);
+    let malformed = client
+        .delete_source_document(DeleteSourceDocumentRequest {
+            name: "statements/x".into(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(field_violations(&malformed), ["name"]);
+    assert_eq!(count_documents(&mut client).await, 3);
+}
+
 chancery_testkit::backend_tests!(
     create_get_update_delete_with_etags,
     a_retried_create_returns_the_first_result_and_creates_nothing_more,
@@ -1684,4 +2357,8 @@ chancery_testkit::backend_tests!(
     a_write_while_the_communications_service_is_down_is_unavailable_and_stores_nothing,
     each_partys_readout_of_a_call_is_read_on_its_own,
     a_statement_about_an_unknown_communication_is_invalid_argument,
+    relayed_speech_placement_and_the_new_references_come_back_exactly,
+    relayed_speech_naming_the_actor_relaying_it_is_refused_and_stores_nothing,
+    unknown_relayed_speakers_and_references_are_refused_naming_their_paths,
+    source_documents_update_with_etags_and_cannot_be_deleted_while_cited,
 );
