@@ -31,7 +31,8 @@ use chancery_proto::statements::v1::statement_service_client::StatementServiceCl
 use chancery_proto::statements::v1::{
     AttributionHop, Content, ContentMode, CreateSourceDocumentRequest, CreateStatementRequest,
     HopRelation, ListSourceDocumentsRequest, ListStatementsRequest, MediaAsset, MediaKind, Readout,
-    SourceDocument, SpeechAct, Statement, UpdateStatementRequest,
+    RelayedSpeech, SourceDocument, SpeechAct, Statement, UpdateSourceDocumentRequest,
+    UpdateStatementRequest,
 };
 use chancery_runtime::backends::lazy_channel;
 use chancery_runtime::config::ServerConfig;
@@ -424,6 +425,111 @@ async fn each_write_asks_each_service_once_and_only_for_what_it_names() {
             .all(|d| d.is_some_and(|d| d <= Duration::from_secs(5))),
         "{deadlines:?}"
     );
+}
+
+fn relayed(speakers: &[&str], addressees: &[&str], nested: Vec<RelayedSpeech>) -> RelayedSpeech {
+    RelayedSpeech {
+        speakers: speakers.iter().map(|s| (*s).to_owned()).collect(),
+        addressees: addressees.iter().map(|s| (*s).to_owned()).collect(),
+        speech_act: SpeechAct::Assertion as i32,
+        content: Some(Content {
+            text: "talks were possible".into(),
+            language_code: "en".into(),
+            mode: ContentMode::Paraphrase as i32,
+            ..Default::default()
+        }),
+        said: None,
+        relayed: nested,
+    }
+}
+
+#[tokio::test]
+async fn relayed_speakers_related_communications_and_author_actors_join_the_one_call_per_service() {
+    let actors = Backend::knowing(ACTORS);
+    let communications = Backend::knowing(&["communications/call", "communications/other-call"]);
+    let mut client = statements_with(&actors, &communications).await;
+    client
+        .create_source_document(seed_document())
+        .await
+        .unwrap();
+    let relaying = Statement {
+        communication: "communications/call".into(),
+        related_communications: vec![
+            "communications/other-call".into(),
+            "communications/never-held".into(),
+        ],
+        relayed: vec![relayed(
+            &["actors/vladimir-putin"],
+            &["actors/olaf-scholz"],
+            vec![relayed(&["actors/ghost"], &["actors/ukraine"], vec![])],
+        )],
+        ..statement("actors/kremlin-press-service")
+    };
+    let status = client
+        .create_statement(CreateStatementRequest {
+            statement: Some(relaying),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert_eq!(actors.calls().len(), 2, "one call for the statement");
+    assert_eq!(
+        actors.calls()[1],
+        [
+            "actors/ghost",
+            "actors/kremlin-press-service",
+            "actors/olaf-scholz",
+            "actors/tass",
+            "actors/ukraine",
+            "actors/vladimir-putin",
+        ]
+    );
+    assert_eq!(
+        communications.calls(),
+        [[
+            "communications/call",
+            "communications/never-held",
+            "communications/other-call"
+        ]],
+        "the communication and the related ones in one call"
+    );
+    let message = status.message();
+    for expected in [
+        "statement.relayed[0].relayed[0].speakers[0]: actors/ghost does not exist",
+        "statement.related_communications[1]: communications/never-held does not exist",
+    ] {
+        assert!(message.contains(expected), "{expected} in {message}");
+    }
+
+    // A document update asks once, only for the actors it changes.
+    client
+        .update_source_document(UpdateSourceDocumentRequest {
+            source_document: Some(SourceDocument {
+                name: "documents/seed".into(),
+                author_actors: vec!["actors/olaf-scholz".into(), "actors/ukraine".into()],
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["author_actors".into()],
+            }),
+        })
+        .await
+        .unwrap();
+    assert_eq!(actors.calls().len(), 3);
+    assert_eq!(actors.calls()[2], ["actors/olaf-scholz", "actors/ukraine"]);
+    client
+        .update_source_document(UpdateSourceDocumentRequest {
+            source_document: Some(SourceDocument {
+                name: "documents/seed".into(),
+                title: "A title".into(),
+                ..Default::default()
+            }),
+            update_mask: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(actors.calls().len(), 3, "a new title names no actor");
 }
 
 #[tokio::test]
