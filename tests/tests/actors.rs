@@ -6,12 +6,15 @@ use std::time::Duration;
 
 use chancery_proto::actors::v1::{
     Actor, ActorKind, ActorName, AnonymousProfile, BatchGetActorsRequest, CreateActorRequest,
-    CreatePostRequest, CreateTenureRequest, DeleteActorRequest, GetActorRequest, GetTenureRequest,
-    ListActorsRequest, ListPostsRequest, ListTenuresRequest, MediaProfile, MediaType, NameKind,
-    OfficeQuery, Post, PostClass, ResolveOfficesRequest, Tenure, TenureQualifier,
-    UpdateActorRequest, actor_service_client::ActorServiceClient,
+    CreatePostRequest, CreateTenureRequest, DeleteActorRequest, DeletePostRequest,
+    DeleteTenureRequest, GetActorRequest, GetPostRequest, GetTenureRequest, ListActorsRequest,
+    ListPostsRequest, ListTenuresRequest, MediaProfile, MediaType, NameKind, OfficeQuery, Post,
+    PostClass, ResolveOfficesRequest, Tenure, TenureQualifier, UpdateActorRequest,
+    UpdatePostRequest, UpdateTenureRequest, actor_service_client::ActorServiceClient,
 };
-use chancery_proto::common::v1::{DatePrecision, ExternalId, ExternalIdScheme, FuzzyDate};
+use chancery_proto::common::v1::{
+    DatePrecision, DateSource, ExternalId, ExternalIdScheme, FuzzyDate, LocalizedText,
+};
 use chancery_testkit::{
     Backend, Options, Service, error_reason, field_violations, spawn_on, spawn_with,
 };
@@ -1042,6 +1045,974 @@ async fn profiles_of_outlets_and_anonymous_sources_are_kept(backend: Backend) {
     assert_eq!(in_use.code(), Code::FailedPrecondition);
 }
 
+fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
+    Some(prost_types::FieldMask {
+        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+    })
+}
+
+fn organization(name: &str) -> Actor {
+    Actor {
+        kind: ActorKind::GovernmentBody as i32,
+        display_name: name.into(),
+        ..Default::default()
+    }
+}
+
+async fn create_post(client: &mut Client, id: &str, title: &str, organization: &str) -> Post {
+    client
+        .create_post(CreatePostRequest {
+            post: Some(Post {
+                title: title.into(),
+                post_class: PostClass::Spokesperson as i32,
+                organization: organization.into(),
+                ..Default::default()
+            }),
+            post_id: id.into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_or_else(|status| panic!("create post {id}: {status:?}"))
+        .into_inner()
+}
+
+async fn create_tenure(
+    client: &mut Client,
+    actor: &str,
+    id: &str,
+    post: &str,
+    start: Option<FuzzyDate>,
+    end: Option<FuzzyDate>,
+) -> Tenure {
+    client
+        .create_tenure(CreateTenureRequest {
+            parent: format!("actors/{actor}"),
+            tenure: Some(Tenure {
+                post: format!("posts/{post}"),
+                start,
+                end,
+                ..Default::default()
+            }),
+            tenure_id: id.into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_or_else(|status| panic!("create tenure {id}: {status:?}"))
+        .into_inner()
+}
+
+async fn get_post(client: &mut Client, id: &str) -> Result<Post, tonic::Status> {
+    client
+        .get_post(GetPostRequest {
+            name: format!("posts/{id}"),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// The offices `actor` held on `on`: (post name, tenure name, certain), earliest first.
+async fn offices_on(client: &mut Client, actor: &str, on: &str) -> Vec<(String, String, bool)> {
+    let answers = client
+        .resolve_offices(ResolveOfficesRequest {
+            queries: vec![OfficeQuery {
+                actor: format!("actors/{actor}"),
+                date: date(on),
+            }],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .answers;
+    assert_eq!(answers.len(), 1);
+    assert!(answers[0].actor_found, "actors/{actor} exists");
+    answers[0]
+        .offices
+        .iter()
+        .map(|o| {
+            (
+                o.post.as_ref().unwrap().name.clone(),
+                o.tenure.as_ref().unwrap().name.clone(),
+                o.certain,
+            )
+        })
+        .collect()
+}
+
+async fn posts_update_with_a_mask_and_a_current_etag(backend: Backend) {
+    let server = spawn_on(Service::Actors, backend).await;
+    let mut client = server.actors();
+    create(&mut client, "meae", organization("MEAE")).await;
+    create(&mut client, "elysee", organization("French Presidency")).await;
+    let created = client
+        .create_post(CreatePostRequest {
+            post: Some(Post {
+                title: "Spokesperson".into(),
+                post_class: PostClass::Spokesperson as i32,
+                organization: "actors/meae".into(),
+                country: "FRA".into(),
+                ..Default::default()
+            }),
+            post_id: "meae-spokesperson".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(created.etag, "1");
+
+    // Only the fields in the mask change; the title in the patch is ignored without it.
+    let updated = client
+        .update_post(UpdatePostRequest {
+            post: Some(Post {
+                name: created.name.clone(),
+                etag: created.etag.clone(),
+                title: "Spokesperson of the Ministry for Europe and Foreign Affairs".into(),
+                titles: vec![LocalizedText {
+                    text: "Porte-parole du ministère de l'Europe et des Affaires étrangères".into(),
+                    language_code: "fr".into(),
+                }],
+                country: String::new(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["title", "titles"]),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        updated.title,
+        "Spokesperson of the Ministry for Europe and Foreign Affairs"
+    );
+    assert_eq!(updated.titles.len(), 1);
+    assert_eq!(updated.country, "FRA", "fields outside the mask are kept");
+    assert_eq!(updated.organization, "actors/meae");
+    assert_eq!(updated.etag, "2");
+    assert_eq!(updated.create_time, created.create_time);
+    assert_eq!(
+        get_post(&mut client, "meae-spokesperson").await.unwrap(),
+        updated
+    );
+
+    // The first etag is stale now: ABORTED, and nothing changes.
+    let stale = client
+        .update_post(UpdatePostRequest {
+            post: Some(Post {
+                name: created.name.clone(),
+                etag: created.etag.clone(),
+                title: "Someone else's title".into(),
+                ..Default::default()
+            }),
+            update_mask: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted);
+    assert_eq!(error_reason(&stale), "ETAG_MISMATCH");
+    assert_eq!(
+        get_post(&mut client, "meae-spokesperson").await.unwrap(),
+        updated
+    );
+
+    // Without a mask, the fields the patch sets are replaced (and only those).
+    let moved = client
+        .update_post(UpdatePostRequest {
+            post: Some(Post {
+                name: created.name.clone(),
+                etag: "2".into(),
+                organization: "actors/elysee".into(),
+                ..Default::default()
+            }),
+            update_mask: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(moved.organization, "actors/elysee");
+    assert_eq!(moved.title, updated.title);
+    assert_eq!(moved.etag, "3");
+    let by_organization = client
+        .list_posts(ListPostsRequest {
+            organization: "actors/elysee".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        by_organization.posts,
+        std::slice::from_ref(&moved),
+        "the organization column follows the body"
+    );
+    assert!(
+        client
+            .list_posts(ListPostsRequest {
+                organization: "actors/meae".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .posts
+            .is_empty()
+    );
+
+    // The merged post is validated, with `post.` paths, and its organization must exist.
+    let invalid = client
+        .update_post(UpdatePostRequest {
+            post: Some(Post {
+                name: created.name.clone(),
+                country: "France".into(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["title", "post_class", "country"]),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(invalid.code(), Code::InvalidArgument);
+    assert_eq!(
+        field_violations(&invalid),
+        ["post.title", "post.post_class", "post.country"]
+    );
+    let orphan = client
+        .update_post(UpdatePostRequest {
+            post: Some(Post {
+                name: created.name.clone(),
+                organization: "actors/nobody".into(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["organization"]),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(orphan.code(), Code::InvalidArgument);
+    assert_eq!(field_violations(&orphan), ["post.organization"]);
+    assert!(orphan.message().contains("actors/nobody does not exist"));
+    assert_eq!(
+        get_post(&mut client, "meae-spokesperson").await.unwrap(),
+        moved
+    );
+
+    // `*` replaces every updatable field, clearing what the patch leaves empty.
+    let replaced = client
+        .update_post(UpdatePostRequest {
+            post: Some(Post {
+                name: created.name.clone(),
+                title: "Spokesperson".into(),
+                post_class: PostClass::Other as i32,
+                ..Default::default()
+            }),
+            update_mask: mask(&["*"]),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (
+            replaced.organization.as_str(),
+            replaced.country.as_str(),
+            replaced.titles.len()
+        ),
+        ("", "", 0)
+    );
+    assert_eq!(replaced.post_class, PostClass::Other as i32);
+    assert_eq!(replaced.etag, "4");
+
+    let missing = client
+        .update_post(UpdatePostRequest {
+            post: Some(Post {
+                name: "posts/nowhere".into(),
+                title: "Nothing".into(),
+                ..Default::default()
+            }),
+            update_mask: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    assert!(missing.message().contains("posts/nowhere"));
+}
+
+async fn bad_update_masks_and_names_are_invalid_argument_on_their_field(backend: Backend) {
+    let server = spawn_on(Service::Actors, backend).await;
+    let mut client = server.actors();
+    create(&mut client, "meae", organization("MEAE")).await;
+    create(&mut client, "legendre", person("Anne-Claire Legendre")).await;
+    let post = create_post(&mut client, "spokesperson", "Spokesperson", "actors/meae").await;
+    let tenure = create_tenure(
+        &mut client,
+        "legendre",
+        "t1",
+        "spokesperson",
+        date("2021-04"),
+        None,
+    )
+    .await;
+
+    let post_patch = |mask_paths: &[&str], name: &str| UpdatePostRequest {
+        post: Some(Post {
+            name: name.into(),
+            title: "Changed".into(),
+            ..Default::default()
+        }),
+        update_mask: mask(mask_paths),
+    };
+    for (paths, expected) in [
+        (&["title", "etag"][..], &["update_mask.paths[1]"][..]),
+        (&["create_time"], &["update_mask.paths[0]"]),
+        (
+            &["name", "title", "titel"],
+            &["update_mask.paths[0]", "update_mask.paths[2]"],
+        ),
+        (&[], &["update_mask.paths"]),
+    ] {
+        let status = client
+            .update_post(post_patch(paths, &post.name))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{paths:?}");
+        assert_eq!(error_reason(&status), "INVALID_REQUEST");
+        assert_eq!(field_violations(&status), expected, "{paths:?}");
+    }
+    let named = client
+        .update_post(post_patch(&["etag"], "post/spokesperson"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_violations(&named),
+        ["post.name", "update_mask.paths[0]"],
+        "every problem at once"
+    );
+    assert!(
+        named
+            .message()
+            .contains("\"etag\" is not an updatable field"),
+        "{}",
+        named.message()
+    );
+    let no_post = client
+        .update_post(UpdatePostRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(field_violations(&no_post), ["post"]);
+
+    let tenure_patch = |mask_paths: &[&str], name: &str| UpdateTenureRequest {
+        tenure: Some(Tenure {
+            name: name.into(),
+            qualifier: TenureQualifier::Acting as i32,
+            ..Default::default()
+        }),
+        update_mask: mask(mask_paths),
+    };
+    for (paths, expected) in [
+        (
+            &["qualifier", "create_time"][..],
+            &["update_mask.paths[1]"][..],
+        ),
+        (&["name"], &["update_mask.paths[0]"]),
+        (&["start.edtf"], &["update_mask.paths[0]"]),
+    ] {
+        let status = client
+            .update_tenure(tenure_patch(paths, &tenure.name))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{paths:?}");
+        assert_eq!(field_violations(&status), expected, "{paths:?}");
+    }
+    let bad_name = client
+        .update_tenure(tenure_patch(&["qualifier"], "actors/legendre/t1"))
+        .await
+        .unwrap_err();
+    assert_eq!(field_violations(&bad_name), ["tenure.name"]);
+    let bad_delete = client
+        .delete_tenure(DeleteTenureRequest {
+            name: "tenures/t1".into(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(field_violations(&bad_delete), ["name"]);
+    let bad_post_delete = client
+        .delete_post(DeletePostRequest {
+            name: "actors/meae".into(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_post_delete.code(), Code::InvalidArgument);
+    assert_eq!(field_violations(&bad_post_delete), ["name"]);
+
+    // The merged tenure is validated with `tenure.` paths; nothing was written by any of it.
+    let invalid = client
+        .update_tenure(UpdateTenureRequest {
+            tenure: Some(Tenure {
+                name: tenure.name.clone(),
+                end: date("2021-02-30"),
+                qualifier: 42,
+                ..Default::default()
+            }),
+            update_mask: mask(&["end", "qualifier"]),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        field_violations(&invalid),
+        ["tenure.end.edtf", "tenure.qualifier"]
+    );
+    assert_eq!(get_post(&mut client, "spokesperson").await.unwrap(), post);
+    let stored = client
+        .get_tenure(GetTenureRequest {
+            name: tenure.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stored, tenure);
+}
+
+async fn a_post_is_deleted_only_once_no_tenure_holds_it(backend: Backend) {
+    let server = spawn_on(Service::Actors, backend).await;
+    let mut client = server.actors();
+    create(&mut client, "meae", organization("MEAE")).await;
+    create(&mut client, "legendre", person("Anne-Claire Legendre")).await;
+    let post = create_post(&mut client, "spokesperson", "Spokesperson", "actors/meae").await;
+    let tenure = create_tenure(
+        &mut client,
+        "legendre",
+        "spokesperson",
+        "spokesperson",
+        date("2021-04"),
+        None,
+    )
+    .await;
+
+    let held = client
+        .delete_post(DeletePostRequest {
+            name: post.name.clone(),
+            etag: post.etag.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(held.code(), Code::FailedPrecondition);
+    assert_eq!(error_reason(&held), "RESOURCE_IN_USE");
+    assert!(
+        held.message()
+            .contains("actors/legendre/tenures/spokesperson"),
+        "names the tenure that holds it: {}",
+        held.message()
+    );
+    assert_eq!(get_post(&mut client, "spokesperson").await.unwrap(), post);
+
+    // Deleting the tenure: a stale etag is refused, the current one works, then it is gone.
+    let stale = client
+        .delete_tenure(DeleteTenureRequest {
+            name: tenure.name.clone(),
+            etag: "7".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted);
+    assert_eq!(error_reason(&stale), "ETAG_MISMATCH");
+    client
+        .get_tenure(GetTenureRequest {
+            name: tenure.name.clone(),
+        })
+        .await
+        .expect("a refused delete keeps the tenure");
+    client
+        .delete_tenure(DeleteTenureRequest {
+            name: tenure.name.clone(),
+            etag: tenure.etag.clone(),
+        })
+        .await
+        .unwrap();
+    let gone = client
+        .get_tenure(GetTenureRequest {
+            name: tenure.name.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+    let again = client
+        .delete_tenure(DeleteTenureRequest {
+            name: tenure.name.clone(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::NotFound);
+    assert!(
+        again
+            .message()
+            .contains("actors/legendre/tenures/spokesperson")
+    );
+    let listed = client
+        .list_tenures(ListTenuresRequest {
+            parent: "actors/legendre".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.tenures.is_empty());
+    assert!(
+        offices_on(&mut client, "legendre", "2022-03-29")
+            .await
+            .is_empty()
+    );
+
+    // No tenure holds the post any more: a stale etag is still refused, the current one works.
+    let stale = client
+        .delete_post(DeletePostRequest {
+            name: post.name.clone(),
+            etag: "2".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted);
+    client
+        .delete_post(DeletePostRequest {
+            name: post.name.clone(),
+            etag: post.etag.clone(),
+        })
+        .await
+        .unwrap();
+    let gone = get_post(&mut client, "spokesperson").await.unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+    let again = client
+        .delete_post(DeletePostRequest {
+            name: post.name.clone(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::NotFound);
+    // The organization is no longer referred to by the post either.
+    client
+        .delete_actor(DeleteActorRequest {
+            name: "actors/meae".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
+async fn an_updated_tenure_resolves_to_its_new_post_and_dates(backend: Backend) {
+    let server = spawn_on(Service::Actors, backend).await;
+    let mut client = server.actors();
+    create(&mut client, "meae", organization("MEAE")).await;
+    create(&mut client, "elysee", organization("French Presidency")).await;
+    create(&mut client, "legendre", person("Anne-Claire Legendre")).await;
+    create_post(
+        &mut client,
+        "meae-spokesperson",
+        "MEAE spokesperson",
+        "actors/meae",
+    )
+    .await;
+    create_post(&mut client, "elysee-adviser", "Adviser", "actors/elysee").await;
+    let tenure = create_tenure(
+        &mut client,
+        "legendre",
+        "t1",
+        "meae-spokesperson",
+        date("2021-04-01"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        offices_on(&mut client, "legendre", "2022-03-29").await,
+        [(
+            "posts/meae-spokesperson".to_owned(),
+            tenure.name.clone(),
+            true
+        )]
+    );
+
+    let updated = client
+        .update_tenure(UpdateTenureRequest {
+            tenure: Some(Tenure {
+                name: tenure.name.clone(),
+                etag: tenure.etag.clone(),
+                post: "posts/elysee-adviser".into(),
+                start: date("2022-09"),
+                end: date("2024-01-31"),
+                qualifier: TenureQualifier::Acting as i32,
+                ..Default::default()
+            }),
+            update_mask: mask(&["post", "start", "end"]),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(updated.post, "posts/elysee-adviser");
+    assert_eq!(
+        updated.start.as_ref().unwrap().precision,
+        DatePrecision::Month as i32,
+        "the new dates are normalized"
+    );
+    assert!(updated.end.as_ref().unwrap().latest.is_some());
+    assert_eq!(
+        updated.qualifier,
+        TenureQualifier::Unspecified as i32,
+        "outside the mask"
+    );
+    assert_eq!(updated.etag, "2");
+    assert_eq!(updated.create_time, tenure.create_time);
+    let fetched = client
+        .get_tenure(GetTenureRequest {
+            name: tenure.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(fetched, updated);
+
+    // Office resolution reads the rewritten post and bounds.
+    assert!(
+        offices_on(&mut client, "legendre", "2022-03-29")
+            .await
+            .is_empty(),
+        "the old dates no longer match"
+    );
+    assert_eq!(
+        offices_on(&mut client, "legendre", "2022-09-10").await,
+        [(
+            "posts/elysee-adviser".to_owned(),
+            tenure.name.clone(),
+            false
+        )],
+        "a month-precision start may be after the 10th"
+    );
+    assert_eq!(
+        offices_on(&mut client, "legendre", "2023-06").await,
+        [("posts/elysee-adviser".to_owned(), tenure.name.clone(), true)]
+    );
+    assert!(
+        offices_on(&mut client, "legendre", "2024-02-01")
+            .await
+            .is_empty()
+    );
+    let by_post = |post: &str| ListTenuresRequest {
+        parent: "actors/-".into(),
+        post: format!("posts/{post}"),
+        ..Default::default()
+    };
+    let listed = client
+        .list_tenures(by_post("elysee-adviser"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.tenures, std::slice::from_ref(&updated));
+    let listed = client
+        .list_tenures(by_post("meae-spokesperson"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.tenures.is_empty());
+    // The old post is no longer held, so it can go.
+    client
+        .delete_post(DeletePostRequest {
+            name: "posts/meae-spokesperson".into(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+
+    // The same checks as a create: the post and on_behalf_of must exist, end not before start.
+    let refused = |tenure: Tenure, paths: &[&str]| UpdateTenureRequest {
+        tenure: Some(tenure),
+        update_mask: mask(paths),
+    };
+    let backwards = client
+        .update_tenure(refused(
+            Tenure {
+                name: tenure.name.clone(),
+                end: date("2022-08-31"),
+                ..Default::default()
+            },
+            &["end"],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(backwards.code(), Code::InvalidArgument);
+    assert_eq!(field_violations(&backwards), ["tenure.end"]);
+    let nowhere = client
+        .update_tenure(refused(
+            Tenure {
+                name: tenure.name.clone(),
+                post: "posts/meae-spokesperson".into(),
+                on_behalf_of: "actors/nobody".into(),
+                ..Default::default()
+            },
+            &["post", "on_behalf_of"],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(nowhere.code(), Code::InvalidArgument);
+    assert_eq!(
+        field_violations(&nowhere),
+        ["tenure.post", "tenure.on_behalf_of"]
+    );
+    let stale = client
+        .update_tenure(refused(
+            Tenure {
+                name: tenure.name.clone(),
+                etag: tenure.etag.clone(),
+                qualifier: TenureQualifier::Interim as i32,
+                ..Default::default()
+            },
+            &["qualifier"],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted);
+    assert_eq!(error_reason(&stale), "ETAG_MISMATCH");
+    let missing = client
+        .update_tenure(refused(
+            Tenure {
+                name: "actors/legendre/tenures/t2".into(),
+                qualifier: TenureQualifier::Interim as i32,
+                ..Default::default()
+            },
+            &["qualifier"],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    let fetched = client
+        .get_tenure(GetTenureRequest {
+            name: tenure.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(fetched, updated, "no refused update changed anything");
+
+    // Without a mask, the fields the patch sets are replaced; `on_behalf_of` now refers to an
+    // actor, which then cannot be deleted.
+    let behalf = client
+        .update_tenure(UpdateTenureRequest {
+            tenure: Some(Tenure {
+                name: tenure.name.clone(),
+                etag: "2".into(),
+                on_behalf_of: "actors/meae".into(),
+                ..Default::default()
+            }),
+            update_mask: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(behalf.on_behalf_of, "actors/meae");
+    assert_eq!(behalf.post, "posts/elysee-adviser");
+    assert_eq!(behalf.start, updated.start);
+    assert_eq!(behalf.etag, "3");
+    let in_use = client
+        .delete_actor(DeleteActorRequest {
+            name: "actors/meae".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(in_use.code(), Code::FailedPrecondition);
+    assert!(
+        in_use.message().contains(&tenure.name),
+        "{}",
+        in_use.message()
+    );
+}
+
+async fn a_tenure_of_unknown_start_may_cover_any_date_before_its_end_never_certainly(
+    backend: Backend,
+) {
+    let server = spawn_on(Service::Actors, backend).await;
+    let mut client = server.actors();
+    create(&mut client, "meae", organization("MEAE")).await;
+    create(&mut client, "legendre", person("Anne-Claire Legendre")).await;
+    create(&mut client, "von-der-muhll", person("Agnès von der Mühll")).await;
+    create_post(
+        &mut client,
+        "meae-spokesperson",
+        "MEAE spokesperson",
+        "actors/meae",
+    )
+    .await;
+
+    // Unset: the source does not say when she took up the post, only when she left it.
+    let unset = create_tenure(
+        &mut client,
+        "von-der-muhll",
+        "spokesperson",
+        "meae-spokesperson",
+        None,
+        date("2021-03-31"),
+    )
+    .await;
+    assert_eq!(unset.start, None);
+    let known = create_tenure(
+        &mut client,
+        "legendre",
+        "spokesperson",
+        "meae-spokesperson",
+        date("2021-04-01"),
+        None,
+    )
+    .await;
+
+    for on in ["1990", "2019-06-15", "2021-03-31"] {
+        assert_eq!(
+            offices_on(&mut client, "von-der-muhll", on).await,
+            [(
+                "posts/meae-spokesperson".to_owned(),
+                unset.name.clone(),
+                false
+            )],
+            "{on}: possible, never certain"
+        );
+    }
+    assert!(
+        offices_on(&mut client, "von-der-muhll", "2021-04-01")
+            .await
+            .is_empty(),
+        "not after the end"
+    );
+    assert_eq!(
+        offices_on(&mut client, "legendre", "2022").await,
+        [(
+            "posts/meae-spokesperson".to_owned(),
+            known.name.clone(),
+            true
+        )]
+    );
+
+    // Listing by start puts the unknown start first (its earliest bound is the smallest).
+    let listed = client
+        .list_tenures(ListTenuresRequest {
+            parent: "actors/-".into(),
+            post: "posts/meae-spokesperson".into(),
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.tenures, std::slice::from_ref(&unset));
+    let rest = client
+        .list_tenures(ListTenuresRequest {
+            parent: "actors/-".into(),
+            post: "posts/meae-spokesperson".into(),
+            page_size: 1,
+            page_token: listed.next_page_token,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        rest.tenures,
+        std::slice::from_ref(&known),
+        "the page after an unknown start"
+    );
+    assert!(rest.next_page_token.is_empty());
+
+    // An update can make a known start unknown (the start in the mask, unset in the patch);
+    // the office is then no longer certain.
+    let forgotten = client
+        .update_tenure(UpdateTenureRequest {
+            tenure: Some(Tenure {
+                name: known.name.clone(),
+                etag: known.etag.clone(),
+                ..Default::default()
+            }),
+            update_mask: mask(&["start"]),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(forgotten.start, None);
+    assert_eq!(
+        offices_on(&mut client, "legendre", "2022").await,
+        [(
+            "posts/meae-spokesperson".to_owned(),
+            known.name.clone(),
+            false
+        )]
+    );
+    assert_eq!(offices_on(&mut client, "legendre", "1950").await.len(), 1);
+}
+
+async fn a_start_written_as_unknown_is_accepted_and_never_certain(backend: Backend) {
+    let server = spawn_on(Service::Actors, backend).await;
+    let mut client = server.actors();
+    create(&mut client, "meae", organization("MEAE")).await;
+    create(&mut client, "von-der-muhll", person("Agnès von der Mühll")).await;
+    create_post(
+        &mut client,
+        "meae-spokesperson",
+        "MEAE spokesperson",
+        "actors/meae",
+    )
+    .await;
+    let unknown = FuzzyDate {
+        source: DateSource::Unknown as i32,
+        as_reported: "long-time spokesperson".into(),
+        ..Default::default()
+    };
+    let tenure = create_tenure(
+        &mut client,
+        "von-der-muhll",
+        "spokesperson",
+        "meae-spokesperson",
+        Some(unknown),
+        date("2021-03-31"),
+    )
+    .await;
+    let start = tenure
+        .start
+        .clone()
+        .expect("the unknown start is kept as written");
+    assert_eq!(start.source, DateSource::Unknown as i32);
+    assert!(start.earliest.is_none() && start.latest.is_none());
+    assert_eq!(
+        offices_on(&mut client, "von-der-muhll", "2020-01-01").await,
+        [(
+            "posts/meae-spokesperson".to_owned(),
+            tenure.name.clone(),
+            false
+        )]
+    );
+    assert!(
+        offices_on(&mut client, "von-der-muhll", "2022")
+            .await
+            .is_empty()
+    );
+
+    // An unknown date must not carry an `edtf` (FuzzyDate's rule).
+    let contradictory = client
+        .create_tenure(CreateTenureRequest {
+            parent: "actors/von-der-muhll".into(),
+            tenure: Some(Tenure {
+                post: "posts/meae-spokesperson".into(),
+                start: Some(FuzzyDate {
+                    edtf: "2019".into(),
+                    source: DateSource::Unknown as i32,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(contradictory.code(), Code::InvalidArgument);
+    assert!(
+        field_violations(&contradictory)
+            .iter()
+            .all(|f| f.starts_with("tenure.start")),
+        "{:?}",
+        field_violations(&contradictory)
+    );
+}
+
 #[tokio::test]
 async fn health_is_serving_then_not_serving_once_shutdown_starts() {
     let mut options = Options::default();
@@ -1115,4 +2086,10 @@ chancery_testkit::backend_tests!(
     parents_must_exist_and_never_form_a_cycle,
     offices_are_resolved_at_the_date_asked,
     profiles_of_outlets_and_anonymous_sources_are_kept,
+    posts_update_with_a_mask_and_a_current_etag,
+    bad_update_masks_and_names_are_invalid_argument_on_their_field,
+    a_post_is_deleted_only_once_no_tenure_holds_it,
+    an_updated_tenure_resolves_to_its_new_post_and_dates,
+    a_tenure_of_unknown_start_may_cover_any_date_before_its_end_never_certainly,
+    a_start_written_as_unknown_is_accepted_and_never_certain,
 );

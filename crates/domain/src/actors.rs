@@ -42,6 +42,26 @@ pub const ACTOR_MASK_PATHS: &[&str] = &[
     "sources",
 ];
 
+/// The fields of a post an update mask may name.
+pub const POST_MASK_PATHS: &[&str] = &[
+    "title",
+    "titles",
+    "post_class",
+    "organization",
+    "country",
+    "external_ids",
+];
+
+/// The fields of a tenure an update mask may name.
+pub const TENURE_MASK_PATHS: &[&str] = &[
+    "post",
+    "start",
+    "end",
+    "qualifier",
+    "on_behalf_of",
+    "sources",
+];
+
 /// References an actor makes to other actors, which must exist.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ActorReferences {
@@ -335,6 +355,88 @@ pub fn implied_actor_mask(patch: &Actor) -> Vec<String> {
         .collect()
 }
 
+/// Copies the fields of a post named by `paths` from `patch` onto `current` (`*` copies them
+/// all).
+pub fn apply_post_mask(current: &mut Post, patch: &Post, paths: &[String]) {
+    let all = paths.iter().any(|p| p == "*");
+    let wants = |field: &str| all || paths.iter().any(|p| p == field);
+    if wants("title") {
+        current.title.clone_from(&patch.title);
+    }
+    if wants("titles") {
+        current.titles.clone_from(&patch.titles);
+    }
+    if wants("post_class") {
+        current.post_class = patch.post_class;
+    }
+    if wants("organization") {
+        current.organization.clone_from(&patch.organization);
+    }
+    if wants("country") {
+        current.country.clone_from(&patch.country);
+    }
+    if wants("external_ids") {
+        current.external_ids.clone_from(&patch.external_ids);
+    }
+}
+
+/// The mask implied by a post update without one (AIP-134): every field the patch sets.
+pub fn implied_post_mask(patch: &Post) -> Vec<String> {
+    let set = [
+        ("title", !patch.title.is_empty()),
+        ("titles", !patch.titles.is_empty()),
+        ("post_class", patch.post_class != 0),
+        ("organization", !patch.organization.is_empty()),
+        ("country", !patch.country.is_empty()),
+        ("external_ids", !patch.external_ids.is_empty()),
+    ];
+    set.iter()
+        .filter(|(_, is_set)| *is_set)
+        .map(|(path, _)| (*path).to_owned())
+        .collect()
+}
+
+/// Copies the fields of a tenure named by `paths` from `patch` onto `current` (`*` copies them
+/// all). Replacing `start` or `end` with an unset date makes the start unknown or the end open.
+pub fn apply_tenure_mask(current: &mut Tenure, patch: &Tenure, paths: &[String]) {
+    let all = paths.iter().any(|p| p == "*");
+    let wants = |field: &str| all || paths.iter().any(|p| p == field);
+    if wants("post") {
+        current.post.clone_from(&patch.post);
+    }
+    if wants("start") {
+        current.start.clone_from(&patch.start);
+    }
+    if wants("end") {
+        current.end.clone_from(&patch.end);
+    }
+    if wants("qualifier") {
+        current.qualifier = patch.qualifier;
+    }
+    if wants("on_behalf_of") {
+        current.on_behalf_of.clone_from(&patch.on_behalf_of);
+    }
+    if wants("sources") {
+        current.sources.clone_from(&patch.sources);
+    }
+}
+
+/// The mask implied by a tenure update without one (AIP-134): every field the patch sets.
+pub fn implied_tenure_mask(patch: &Tenure) -> Vec<String> {
+    let set = [
+        ("post", !patch.post.is_empty()),
+        ("start", patch.start.is_some()),
+        ("end", patch.end.is_some()),
+        ("qualifier", patch.qualifier != 0),
+        ("on_behalf_of", !patch.on_behalf_of.is_empty()),
+        ("sources", !patch.sources.is_empty()),
+    ];
+    set.iter()
+        .filter(|(_, is_set)| *is_set)
+        .map(|(path, _)| (*path).to_owned())
+        .collect()
+}
+
 /// The text name searches run against: every name of the actor, folded, separated by U+001F.
 pub fn search_text(actor: &Actor) -> String {
     let mut parts = vec![text::fold(&actor.display_name)];
@@ -373,24 +475,25 @@ pub struct ValidTenure {
     pub post_id: String,
     /// Id of the actor it was held on behalf of, or empty.
     pub on_behalf_of_id: String,
-    /// Bounds of the start, microseconds.
+    /// Bounds of the start, microseconds; [`UNKNOWN_START`] when the source does not give it
+    /// (so tenures of unknown start sort first by their earliest bound).
     pub start: (i64, i64),
     /// Bounds of the end, microseconds; [`OPEN_END`] twice while it goes on.
     pub end: (i64, i64),
 }
 
-/// Validates a tenure's own fields and normalizes its dates.
+/// The bounds of a start the source does not give: it may lie at any time (before the end).
+pub const UNKNOWN_START: (i64, i64) = (i64::MIN, i64::MAX);
+
+/// Validates a tenure's own fields and normalizes its dates. `tenure` is the path of the tenure
+/// in both `CreateTenureRequest` and `UpdateTenureRequest`. An unset start, or one written
+/// `{source: DATE_SOURCE_UNKNOWN}` without `edtf`, is an unknown start.
 pub fn validate_tenure(violations: &mut Violations, tenure: &Tenure) -> Option<ValidTenure> {
     let post_id = names::check(violations, "tenure.post", &tenure.post, "posts").map(str::to_owned);
+    // `Some(None)`: the start is unknown; `None`: the start is invalid (already reported).
     let start = match &tenure.start {
-        Some(start) => fuzzy_date::normalize(violations, "tenure.start", start),
-        None => {
-            violations.add(
-                "tenure.start",
-                "is required: when the actor took up the post",
-            );
-            None
-        }
+        Some(start) => fuzzy_date::normalize(violations, "tenure.start", start).map(Some),
+        None => Some(None),
     };
     let end = tenure
         .end
@@ -413,7 +516,7 @@ pub fn validate_tenure(violations: &mut Violations, tenure: &Tenure) -> Option<V
         Some(Some(end)) => Some(end),
         None => None,
     };
-    let start_bounds = fuzzy_date::bounds_of(&start);
+    let start_bounds = start.as_ref().map_or(UNKNOWN_START, fuzzy_date::bounds_of);
     let end_bounds = end
         .as_ref()
         .map_or((OPEN_END, OPEN_END), fuzzy_date::bounds_of);
@@ -424,7 +527,7 @@ pub fn validate_tenure(violations: &mut Violations, tenure: &Tenure) -> Option<V
     let post_id = post_id?;
     Some(ValidTenure {
         tenure: Tenure {
-            start: Some(start),
+            start,
             end,
             ..tenure.clone()
         },
@@ -436,10 +539,12 @@ pub fn validate_tenure(violations: &mut Violations, tenure: &Tenure) -> Option<V
 }
 
 /// Whether a tenure with these bounds may cover the date `(earliest, latest)`, and whether it
-/// surely covers all of it.
+/// surely covers all of it. A start whose latest bound is unknown (an unknown start) may lie
+/// anywhere before the end, so such a tenure covers a date only possibly, never certainly.
 pub fn covers(start: (i64, i64), end: (i64, i64), date: (i64, i64)) -> Option<bool> {
     let may = start.0 <= date.1 && end.1 >= date.0;
-    may.then_some(start.1 <= date.0 && end.0 >= date.1)
+    let start_known = start.1 != UNKNOWN_START.1;
+    may.then_some(start_known && start.1 <= date.0 && end.0 >= date.1)
 }
 
 #[cfg(test)]
@@ -591,7 +696,7 @@ mod tests {
     fn tenures_need_a_post_and_a_start_not_after_their_end() {
         let mut violations = Violations::default();
         assert!(validate_tenure(&mut violations, &Tenure::default()).is_none());
-        assert_eq!(fields(&violations), ["tenure.post", "tenure.start"]);
+        assert_eq!(fields(&violations), ["tenure.post"]);
 
         let mut violations = Violations::default();
         let backwards = Tenure {
@@ -617,6 +722,107 @@ mod tests {
         let valid = validate_tenure(&mut violations, &open).unwrap();
         assert_eq!(valid.end, (OPEN_END, OPEN_END));
         assert_eq!(valid.post_id, "president-of-france");
+    }
+
+    #[test]
+    fn a_tenure_may_have_an_unknown_start() {
+        let mut violations = Violations::default();
+        let unknown = Tenure {
+            post: "posts/spokesperson".into(),
+            start: None,
+            end: Some(FuzzyDate {
+                edtf: "2020-06-30".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let valid = validate_tenure(&mut violations, &unknown).unwrap();
+        assert!(violations.is_empty(), "{violations}");
+        assert_eq!(valid.start, UNKNOWN_START);
+        assert_eq!(valid.tenure.start, None);
+        assert!(valid.end.0 > i64::MIN && valid.end.1 < OPEN_END);
+
+        let written = Tenure {
+            start: Some(FuzzyDate {
+                source: chancery_proto::common::v1::DateSource::Unknown as i32,
+                ..Default::default()
+            }),
+            ..unknown
+        };
+        let valid = validate_tenure(&mut violations, &written).unwrap();
+        assert!(violations.is_empty(), "{violations}");
+        assert_eq!(valid.start, UNKNOWN_START);
+        assert!(valid.tenure.start.unwrap().earliest.is_none());
+    }
+
+    #[test]
+    fn an_unknown_start_covers_every_date_before_the_end_and_none_certainly() {
+        let day = |d: &str| {
+            fuzzy_date::parse(d)
+                .map(|b| (b.earliest, b.latest))
+                .unwrap()
+        };
+        let end = day("2020-06-30");
+        assert_eq!(covers(UNKNOWN_START, end, day("1900")), Some(false));
+        assert_eq!(covers(UNKNOWN_START, end, day("2020-06-30")), Some(false));
+        assert_eq!(covers(UNKNOWN_START, end, day("2020-07-01")), None);
+        let open = (OPEN_END, OPEN_END);
+        assert_eq!(covers(UNKNOWN_START, open, day("2024-01-01")), Some(false));
+        // An exact instant end and the same instant asked: still not certain.
+        let instant = (end.1, end.1);
+        assert_eq!(covers(UNKNOWN_START, instant, instant), Some(false));
+        // A start known only as "on or before" a day is certain after that day.
+        let on_or_before = (i64::MIN, day("2017-05-14").1);
+        assert_eq!(covers(on_or_before, open, day("2018")), Some(true));
+    }
+
+    #[test]
+    fn post_and_tenure_masks_copy_only_named_fields() {
+        let mut post = Post {
+            title: "President".into(),
+            post_class: PostClass::HeadOfState as i32,
+            country: "FRA".into(),
+            ..Default::default()
+        };
+        let patch = Post {
+            title: "President of the French Republic".into(),
+            ..Default::default()
+        };
+        assert_eq!(implied_post_mask(&patch), ["title"]);
+        apply_post_mask(&mut post, &patch, &implied_post_mask(&patch));
+        assert_eq!(post.title, "President of the French Republic");
+        assert_eq!(post.country, "FRA");
+        apply_post_mask(&mut post, &patch, &["*".to_owned()]);
+        assert_eq!((post.post_class, post.country.as_str()), (0, ""));
+
+        let mut tenure = Tenure {
+            post: "posts/a".into(),
+            start: Some(FuzzyDate {
+                edtf: "2017".into(),
+                ..Default::default()
+            }),
+            qualifier: TenureQualifier::Acting as i32,
+            ..Default::default()
+        };
+        let patch = Tenure {
+            post: "posts/b".into(),
+            ..Default::default()
+        };
+        assert_eq!(implied_tenure_mask(&patch), ["post"]);
+        apply_tenure_mask(
+            &mut tenure,
+            &patch,
+            &["post".to_owned(), "start".to_owned()],
+        );
+        assert_eq!(tenure.post, "posts/b");
+        assert_eq!(
+            tenure.start, None,
+            "a start in the mask but not the patch is unset"
+        );
+        assert_eq!(tenure.qualifier, TenureQualifier::Acting as i32);
+        for path in POST_MASK_PATHS.iter().chain(TENURE_MASK_PATHS) {
+            assert!(!["name", "etag", "create_time"].contains(path));
+        }
     }
 
     #[test]

@@ -7,10 +7,11 @@ use std::collections::HashSet;
 use chancery_proto::actors::v1::actor_service_server::ActorService;
 use chancery_proto::actors::v1::{
     Actor, ActorKind, BatchGetActorsRequest, BatchGetActorsResponse, CreateActorRequest,
-    CreatePostRequest, CreateTenureRequest, DeleteActorRequest, GetActorRequest, GetPostRequest,
-    GetTenureRequest, HeldOffice, ListActorsRequest, ListActorsResponse, ListPostsRequest,
-    ListPostsResponse, ListTenuresRequest, ListTenuresResponse, OfficeAnswer, Post, PostClass,
-    ResolveOfficesRequest, ResolveOfficesResponse, Tenure,
+    CreatePostRequest, CreateTenureRequest, DeleteActorRequest, DeletePostRequest,
+    DeleteTenureRequest, GetActorRequest, GetPostRequest, GetTenureRequest, HeldOffice,
+    ListActorsRequest, ListActorsResponse, ListPostsRequest, ListPostsResponse, ListTenuresRequest,
+    ListTenuresResponse, OfficeAnswer, Post, PostClass, ResolveOfficesRequest,
+    ResolveOfficesResponse, Tenure, UpdatePostRequest, UpdateTenureRequest,
 };
 use chancery_proto::common::v1::FuzzyDate;
 use chancery_runtime::errors::Violations;
@@ -251,16 +252,7 @@ impl ActorService for ActorApi {
     ) -> Result<Response<Tenure>, Status> {
         let request = request.into_inner();
         let mut violations = Violations::default();
-        let parsed = parse_tenure_name(&request.name);
-        if parsed.is_none() {
-            violations.add(
-                "name",
-                format!(
-                    "must be `actors/{{actor_id}}/tenures/{{tenure_id}}` (got {:?})",
-                    request.name
-                ),
-            );
-        }
+        let parsed = check_tenure_name(&mut violations, "name", &request.name);
         violations.into_result().map_err(Error::from)?;
         let (actor_id, id) = parsed.unwrap_or_default();
         let tenure = self.store.get_tenure(actor_id, id).await?;
@@ -342,36 +334,84 @@ impl ActorService for ActorApi {
             .collect();
         Ok(Response::new(ResolveOfficesResponse { answers }))
     }
-    // PLACEHOLDER(issue 11): replaced by the real handler in this change.
+
+    #[tracing::instrument(skip_all)]
     async fn update_post(
         &self,
-        _request: Request<chancery_proto::actors::v1::UpdatePostRequest>,
+        request: Request<UpdatePostRequest>,
     ) -> Result<Response<Post>, Status> {
-        Err(Status::unimplemented("not implemented yet"))
+        let (id, patch, paths) = read_update_post(&request.into_inner()).map_err(Error::from)?;
+        let updated = self
+            .store
+            .update_post(&id, &patch.etag, |mut current| {
+                domain::apply_post_mask(&mut current, &patch, &paths);
+                let mut violations = Violations::default();
+                let organization_id = domain::validate_post(&mut violations, &current);
+                violations.into_result()?;
+                Ok((current, organization_id))
+            })
+            .await?;
+        tracing::info!(name = %updated.name, etag = %updated.etag, "post updated");
+        Ok(Response::new(updated))
     }
 
-    // PLACEHOLDER(issue 11): replaced by the real handler in this change.
+    #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
     async fn delete_post(
         &self,
-        _request: Request<chancery_proto::actors::v1::DeletePostRequest>,
+        request: Request<DeletePostRequest>,
     ) -> Result<Response<()>, Status> {
-        Err(Status::unimplemented("not implemented yet"))
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let id = names::check(&mut violations, "name", &request.name, "posts")
+            .unwrap_or_default()
+            .to_owned();
+        violations.into_result().map_err(Error::from)?;
+        self.store.delete_post(&id, &request.etag).await?;
+        tracing::info!(name = %request.name, "post deleted");
+        Ok(Response::new(()))
     }
 
-    // PLACEHOLDER(issue 11): replaced by the real handler in this change.
+    #[tracing::instrument(skip_all)]
     async fn update_tenure(
         &self,
-        _request: Request<chancery_proto::actors::v1::UpdateTenureRequest>,
+        request: Request<UpdateTenureRequest>,
     ) -> Result<Response<Tenure>, Status> {
-        Err(Status::unimplemented("not implemented yet"))
+        let update = read_update_tenure(&request.into_inner()).map_err(Error::from)?;
+        let (patch, paths) = (&update.patch, &update.paths);
+        let updated = self
+            .store
+            .update_tenure(
+                &update.actor_id,
+                &update.tenure_id,
+                &patch.etag,
+                |mut current| {
+                    domain::apply_tenure_mask(&mut current, patch, paths);
+                    let mut violations = Violations::default();
+                    let valid = domain::validate_tenure(&mut violations, &current);
+                    violations.into_result()?;
+                    valid.ok_or_else(|| Error::Internal("tenure validated without a result".into()))
+                },
+            )
+            .await?;
+        tracing::info!(name = %updated.name, etag = %updated.etag, "tenure updated");
+        Ok(Response::new(updated))
     }
 
-    // PLACEHOLDER(issue 11): replaced by the real handler in this change.
+    #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
     async fn delete_tenure(
         &self,
-        _request: Request<chancery_proto::actors::v1::DeleteTenureRequest>,
+        request: Request<DeleteTenureRequest>,
     ) -> Result<Response<()>, Status> {
-        Err(Status::unimplemented("not implemented yet"))
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let parsed = check_tenure_name(&mut violations, "name", &request.name);
+        violations.into_result().map_err(Error::from)?;
+        let (actor_id, id) = parsed.unwrap_or_default();
+        self.store
+            .delete_tenure(actor_id, id, &request.etag)
+            .await?;
+        tracing::info!(name = %request.name, "tenure deleted");
+        Ok(Response::new(()))
     }
 }
 
@@ -552,28 +592,109 @@ pub fn read_update_actor(
     let id = names::check(&mut violations, "actor.name", &patch.name, "actors")
         .unwrap_or_default()
         .to_owned();
-    let paths = match &request.update_mask {
-        Some(mask) => {
-            for (i, path) in mask.paths.iter().enumerate() {
-                if path != "*" && !domain::ACTOR_MASK_PATHS.contains(&path.as_str()) {
-                    violations.add(
-                        format!("update_mask.paths[{i}]"),
-                        format!(
-                            "{path:?} is not an updatable field; use one of {}",
-                            domain::ACTOR_MASK_PATHS.join(", ")
-                        ),
-                    );
-                }
-            }
-            if mask.paths.is_empty() {
-                violations.add("update_mask.paths", "must name at least one field, or `*`");
-            }
-            mask.paths.clone()
-        }
-        None => domain::implied_actor_mask(&patch),
-    };
+    let paths = read_mask(
+        &mut violations,
+        request.update_mask.as_ref(),
+        domain::ACTOR_MASK_PATHS,
+        || domain::implied_actor_mask(&patch),
+    );
     violations.into_result()?;
     Ok((id, patch, paths))
+}
+
+/// The paths of an update mask (AIP-134): each must be one of `updatable` or `*`, and a mask
+/// that is set must name at least one; an unset mask means every field the patch sets
+/// (`implied`). Each wrong path is a violation on `update_mask.paths[i]`.
+fn read_mask(
+    violations: &mut Violations,
+    mask: Option<&prost_types::FieldMask>,
+    updatable: &[&str],
+    implied: impl FnOnce() -> Vec<String>,
+) -> Vec<String> {
+    let Some(mask) = mask else {
+        return implied();
+    };
+    for (i, path) in mask.paths.iter().enumerate() {
+        if path != "*" && !updatable.contains(&path.as_str()) {
+            violations.add(
+                format!("update_mask.paths[{i}]"),
+                format!(
+                    "{path:?} is not an updatable field; use one of {}, or `*`",
+                    updatable.join(", ")
+                ),
+            );
+        }
+    }
+    if mask.paths.is_empty() {
+        violations.add("update_mask.paths", "must name at least one field, or `*`");
+    }
+    mask.paths.clone()
+}
+
+/// Validates an `UpdatePost` request as the handler does before the store: the post's id, the
+/// patch and the paths to replace. The store then validates the merged post with
+/// [`domain::validate_post`] (field paths `post.…`) and checks its organization exists.
+pub fn read_update_post(
+    request: &UpdatePostRequest,
+) -> std::result::Result<(String, Post, Vec<String>), Violations> {
+    let mut violations = Violations::default();
+    let Some(patch) = request.post.clone() else {
+        violations.add("post", "is required");
+        return Err(violations);
+    };
+    let id = names::check(&mut violations, "post.name", &patch.name, "posts")
+        .unwrap_or_default()
+        .to_owned();
+    let paths = read_mask(
+        &mut violations,
+        request.update_mask.as_ref(),
+        domain::POST_MASK_PATHS,
+        || domain::implied_post_mask(&patch),
+    );
+    violations.into_result()?;
+    Ok((id, patch, paths))
+}
+
+/// An `UpdateTenure` request read by [`read_update_tenure`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenureUpdate {
+    /// The actor of the tenure.
+    pub actor_id: String,
+    /// The tenure's own id.
+    pub tenure_id: String,
+    /// The new values (and the etag to check).
+    pub patch: Tenure,
+    /// The fields to replace.
+    pub paths: Vec<String>,
+}
+
+/// Validates an `UpdateTenure` request as the handler does before the store: the tenure's
+/// name, the patch and the paths to replace. The store then validates the merged tenure with
+/// [`domain::validate_tenure`] (field paths `tenure.…`) and checks its references.
+pub fn read_update_tenure(
+    request: &UpdateTenureRequest,
+) -> std::result::Result<TenureUpdate, Violations> {
+    let mut violations = Violations::default();
+    let Some(patch) = request.tenure.clone() else {
+        violations.add("tenure", "is required");
+        return Err(violations);
+    };
+    let (actor_id, tenure_id) = check_tenure_name(&mut violations, "tenure.name", &patch.name)
+        .map(|(actor, id)| (actor.to_owned(), id.to_owned()))
+        .unwrap_or_default();
+    let paths = read_mask(
+        &mut violations,
+        request.update_mask.as_ref(),
+        domain::TENURE_MASK_PATHS,
+        || domain::implied_tenure_mask(&patch),
+    );
+    violations.into_result()?;
+    Ok(TenureUpdate {
+        actor_id,
+        tenure_id,
+        patch,
+        paths,
+    })
 }
 
 /// Validates a `CreatePost` request as the handler does before the store: the post and its
@@ -658,6 +779,22 @@ pub fn read_resolve_offices(
 }
 
 type UpdateActorRequestAlias = chancery_proto::actors::v1::UpdateActorRequest;
+
+/// Splits a tenure name at `field`, or records why it is not one.
+fn check_tenure_name<'a>(
+    violations: &mut Violations,
+    field: &str,
+    name: &'a str,
+) -> Option<(&'a str, &'a str)> {
+    let parsed = parse_tenure_name(name);
+    if parsed.is_none() {
+        violations.add(
+            field,
+            format!("must be `actors/{{actor_id}}/tenures/{{tenure_id}}` (got {name:?})"),
+        );
+    }
+    parsed
+}
 
 /// Splits `actors/{actor_id}/tenures/{tenure_id}`.
 fn parse_tenure_name(name: &str) -> Option<(&str, &str)> {

@@ -56,7 +56,8 @@ pub struct StoredTenure {
     pub actor_id: String,
     /// The post held.
     pub post_id: String,
-    /// Start bounds, microseconds.
+    /// Start bounds, microseconds ([`crate::domain::UNKNOWN_START`] when the source does not
+    /// give it).
     pub start: (i64, i64),
     /// End bounds, microseconds ([`crate::domain::OPEN_END`] while open).
     pub end: (i64, i64),
@@ -416,6 +417,100 @@ impl Store {
         .await
     }
 
+    /// Replaces a post with `change(current)`, which merges and validates and returns the id of
+    /// the merged post's organization; then checks that organization exists. A non-empty
+    /// `expected_etag` must match the stored one.
+    pub async fn update_post(
+        &self,
+        id: &str,
+        expected_etag: &str,
+        change: impl FnOnce(Post) -> Result<(Post, String)>,
+    ) -> Result<Post> {
+        time_store("update_post", async {
+            let mut tx = self.db.begin_write().await?;
+            let name = format!("posts/{id}");
+            let row = sqlx::query("SELECT revision, body FROM posts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| Error::NotFound(name.clone()))?;
+            let revision: i64 = row.try_get("revision")?;
+            if !expected_etag.is_empty() && expected_etag != etag(revision) {
+                return Err(Error::EtagMismatch(name));
+            }
+            let (mut post, organization_id) = change(decode(&row)?)?;
+            let mut violations = Violations::default();
+            check_actor_exists(
+                &mut tx,
+                &mut violations,
+                "post.organization",
+                &organization_id,
+            )
+            .await?;
+            violations.into_result()?;
+
+            post.name = name.clone();
+            post.etag = etag(revision + 1);
+            let updated = sqlx::query(
+                "UPDATE posts SET post_class = $1, organization_id = $2, country = $3, revision = $4, body = $5 \
+                 WHERE id = $6 AND revision = $7",
+            )
+            .bind(i64::from(post.post_class))
+            .bind(organization_id.as_str())
+            .bind(post.country.as_str())
+            .bind(revision + 1)
+            .bind(post.encode_to_vec())
+            .bind(id)
+            .bind(revision)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() != 1 {
+                return Err(Error::EtagMismatch(name));
+            }
+            tx.commit().await?;
+            Ok(post)
+        })
+        .await
+    }
+
+    /// Deletes a post no tenure holds. A non-empty `expected_etag` must match the stored one.
+    pub async fn delete_post(&self, id: &str, expected_etag: &str) -> Result<()> {
+        time_store("delete_post", async {
+            let mut tx = self.db.begin_write().await?;
+            let name = format!("posts/{id}");
+            let revision: i64 = sqlx::query("SELECT revision FROM posts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| Error::NotFound(name.clone()))?
+                .try_get("revision")?;
+            if !expected_etag.is_empty() && expected_etag != etag(revision) {
+                return Err(Error::EtagMismatch(name));
+            }
+            let holder = sqlx::query(
+                "SELECT actor_id || '/tenures/' || id AS referrer FROM tenures WHERE post_id = $1 \
+                 ORDER BY actor_id, id LIMIT 1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = holder {
+                let referrer: String = row.try_get("referrer")?;
+                return Err(Error::InUse {
+                    name,
+                    by: format!("actors/{referrer}"),
+                });
+            }
+            sqlx::query("DELETE FROM posts WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Records a tenure of `actor_id`; the actor must exist (else NOT_FOUND), and so must the
     /// post and the actor it was held on behalf of (else field violations).
     pub async fn create_tenure(
@@ -465,27 +560,7 @@ impl Store {
                 detail: String::new(),
             });
         }
-        let mut violations = Violations::default();
-        if !exists(
-            &mut tx,
-            "SELECT 1 FROM posts WHERE id = $1",
-            &[&valid.post_id],
-        )
-        .await?
-        {
-            violations.add(
-                "tenure.post",
-                format!("posts/{} does not exist", valid.post_id),
-            );
-        }
-        check_actor_exists(
-            &mut tx,
-            &mut violations,
-            "tenure.on_behalf_of",
-            &valid.on_behalf_of_id,
-        )
-        .await?;
-        violations.into_result()?;
+        check_tenure_references(&mut tx, &valid).await?;
 
         let now = now_micros();
         let mut tenure = valid.tenure;
@@ -522,6 +597,92 @@ impl Store {
                 .fetch_optional(&self.db.pool)
                 .await?;
             row.as_ref().map(decode).transpose()
+        })
+        .await
+    }
+
+    /// Replaces a tenure of `actor_id` with `change(current)`, which merges, validates and
+    /// normalizes; then checks that its post and the actor it is held on behalf of exist, and
+    /// rewrites the projection columns (post, bounds) with the body in the same transaction. A
+    /// non-empty `expected_etag` must match the stored one.
+    pub async fn update_tenure(
+        &self,
+        actor_id: &str,
+        id: &str,
+        expected_etag: &str,
+        change: impl FnOnce(Tenure) -> Result<ValidTenure>,
+    ) -> Result<Tenure> {
+        time_store("update_tenure", async {
+            let mut tx = self.db.begin_write().await?;
+            let name = format!("actors/{actor_id}/tenures/{id}");
+            let row = sqlx::query(
+                "SELECT revision, body FROM tenures WHERE actor_id = $1 AND id = $2",
+            )
+            .bind(actor_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| Error::NotFound(name.clone()))?;
+            let revision: i64 = row.try_get("revision")?;
+            if !expected_etag.is_empty() && expected_etag != etag(revision) {
+                return Err(Error::EtagMismatch(name));
+            }
+            let valid = change(decode(&row)?)?;
+            check_tenure_references(&mut tx, &valid).await?;
+
+            let mut tenure = valid.tenure;
+            tenure.name = name.clone();
+            tenure.etag = etag(revision + 1);
+            let updated = sqlx::query(
+                "UPDATE tenures SET post_id = $1, on_behalf_of_id = $2, start_earliest = $3, start_latest = $4, \
+                 end_earliest = $5, end_latest = $6, revision = $7, body = $8 \
+                 WHERE actor_id = $9 AND id = $10 AND revision = $11",
+            )
+            .bind(valid.post_id.as_str())
+            .bind(valid.on_behalf_of_id.as_str())
+            .bind(valid.start.0)
+            .bind(valid.start.1)
+            .bind(valid.end.0)
+            .bind(valid.end.1)
+            .bind(revision + 1)
+            .bind(tenure.encode_to_vec())
+            .bind(actor_id)
+            .bind(id)
+            .bind(revision)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() != 1 {
+                return Err(Error::EtagMismatch(name));
+            }
+            tx.commit().await?;
+            Ok(tenure)
+        })
+        .await
+    }
+
+    /// Deletes a tenure. A non-empty `expected_etag` must match the stored one.
+    pub async fn delete_tenure(&self, actor_id: &str, id: &str, expected_etag: &str) -> Result<()> {
+        time_store("delete_tenure", async {
+            let mut tx = self.db.begin_write().await?;
+            let name = format!("actors/{actor_id}/tenures/{id}");
+            let revision: i64 =
+                sqlx::query("SELECT revision FROM tenures WHERE actor_id = $1 AND id = $2")
+                    .bind(actor_id)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or_else(|| Error::NotFound(name.clone()))?
+                    .try_get("revision")?;
+            if !expected_etag.is_empty() && expected_etag != etag(revision) {
+                return Err(Error::EtagMismatch(name));
+            }
+            sqlx::query("DELETE FROM tenures WHERE actor_id = $1 AND id = $2")
+                .bind(actor_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
         })
         .await
     }
@@ -625,6 +786,36 @@ async fn check_actor_exists(
     if !id.is_empty() && !exists(connection, "SELECT 1 FROM actors WHERE id = $1", &[id]).await? {
         violations.add(field, format!("actors/{id} does not exist"));
     }
+    Ok(())
+}
+
+/// The post a tenure holds and the actor it is held on behalf of must exist; each missing one
+/// is a violation on its field.
+async fn check_tenure_references(
+    connection: &mut AnyConnection,
+    valid: &ValidTenure,
+) -> Result<()> {
+    let mut violations = Violations::default();
+    if !exists(
+        connection,
+        "SELECT 1 FROM posts WHERE id = $1",
+        &[&valid.post_id],
+    )
+    .await?
+    {
+        violations.add(
+            "tenure.post",
+            format!("posts/{} does not exist", valid.post_id),
+        );
+    }
+    check_actor_exists(
+        connection,
+        &mut violations,
+        "tenure.on_behalf_of",
+        &valid.on_behalf_of_id,
+    )
+    .await?;
+    violations.into_result()?;
     Ok(())
 }
 
