@@ -4,8 +4,9 @@
 //! clients, beside the columns its filters and constraints need: kind, computed lifecycle and
 //! verification, the bounds of its date, its previous communication, and two side tables of
 //! participants and topics. Every write runs in one transaction that checks the local
-//! references (`previous_in_series`), keeps the side tables in step with the body and records
-//! the request id, so a write is all or nothing and a retry is answered from the record. Actor
+//! references (`previous_in_series`, the communications topics name), keeps the side tables in
+//! step with the body and records the request id, so a write is all or nothing and a retry is
+//! answered from the record. Actor
 //! references are checked by the caller *before* a write transaction opens: no transaction is
 //! ever held across a call to another service.
 
