@@ -5,8 +5,9 @@
 //! - [`config`]: the service's settings from the environment.
 //! - [`api`]: the RPC handlers — decode, validate, check references (actors and communications
 //!   with one call each to their services), call the store, encode.
-//! - [`domain`]: validation rules (quoted spans, attribution chains, readouts, documents),
-//!   update masks, the references and projections of a statement; no I/O.
+//! - [`domain`]: validation rules (quoted and attributed spans, attribution chains with unnamed
+//!   sources, relayed speech, placements, readouts, documents), update masks of statements and
+//!   documents, the references and projections of a statement; no I/O.
 //! - [`store`]: SQLite/PostgreSQL storage; migrations in `migrations/{sqlite,postgres}`.
 //! - [`error`]: the suite-wide error type, mapped to `tonic::Status` in one place.
 //!

@@ -2,13 +2,14 @@
 //! `chancery_runtime::db`).
 //!
 //! Each resource is stored whole, as the encoded message served to clients, beside the columns
-//! its filters and ordering need; the actors a statement names (with the part each plays), its
-//! topics and its documents go to side tables kept in step in the same transaction. Every write
-//! runs in one transaction that also checks the references held in this database (documents,
-//! the statement answered) and records the request id of a create, so a write is all or nothing
-//! and a retried create is answered from the record. References held by other services are
-//! checked by the caller before the transaction opens, and their problems passed in, so no
-//! transaction waits on the network.
+//! its filters and ordering need; the actors a statement names (with the part each plays, relayed
+//! speakers included), its topics, its documents and its related communications go to side
+//! tables kept in step in the same transaction. Every write runs in one transaction that also
+//! checks the references held in this database (documents, the statement answered, the
+//! statements of the same utterance) and records the request id of a create, so a write is all
+//! or nothing and a retried create is answered from the record. References held by other
+//! services are checked by the caller before the transaction opens, and their problems passed
+//! in, so no transaction waits on the network.
 
 use std::collections::{BTreeSet, HashMap};
 
