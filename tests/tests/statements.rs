@@ -2342,6 +2342,54 @@ async fn source_documents_update_with_etags_and_cannot_be_deleted_while_cited(ba
     assert_eq!(count_documents(&mut client).await, 3);
 }
 
+async fn a_statement_said_on_an_unknown_date_sorts_first_and_may_fall_in_any_range(
+    backend: Backend,
+) {
+    let (_suite, mut client) = world(backend).await;
+    create(
+        &mut client,
+        "dated",
+        statement("olaf-scholz", "Scholz spoke on 12 March", "2022-03-12"),
+    )
+    .await;
+    let undated = create(
+        &mut client,
+        "undated",
+        Statement {
+            said: Some(FuzzyDate {
+                source: chancery_proto::common::v1::DateSource::Unknown as i32,
+                as_reported: "at some point".into(),
+                ..Default::default()
+            }),
+            ..statement("vladimir-putin", "Putin once said so", "")
+        },
+    )
+    .await;
+    let said = undated.said.clone().unwrap();
+    assert_eq!(
+        (said.edtf.as_str(), said.earliest, said.latest),
+        ("", None, None)
+    );
+    assert_eq!(said.as_reported, "at some point");
+    assert_eq!(get(&mut client, "statements/undated").await, undated);
+    assert_eq!(
+        list(&mut client, ListStatementsRequest::default()).await,
+        names(&["undated", "dated"])
+    );
+    assert_eq!(
+        list(
+            &mut client,
+            ListStatementsRequest {
+                date_from: date("2023"),
+                ..Default::default()
+            }
+        )
+        .await,
+        names(&["undated"]),
+        "an unknown date may fall in any range"
+    );
+}
+
 chancery_testkit::backend_tests!(
     create_get_update_delete_with_etags,
     a_retried_create_returns_the_first_result_and_creates_nothing_more,
@@ -2361,4 +2409,5 @@ chancery_testkit::backend_tests!(
     relayed_speech_naming_the_actor_relaying_it_is_refused_and_stores_nothing,
     unknown_relayed_speakers_and_references_are_refused_naming_their_paths,
     source_documents_update_with_etags_and_cannot_be_deleted_while_cited,
+    a_statement_said_on_an_unknown_date_sorts_first_and_may_fall_in_any_range,
 );

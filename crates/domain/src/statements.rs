@@ -2541,4 +2541,33 @@ mod tests {
             "media_assets"
         );
     }
+
+    #[test]
+    fn a_statement_said_on_an_unknown_date_may_fall_anywhere() {
+        let unknown = FuzzyDate {
+            source: chancery_proto::common::v1::DateSource::Unknown as i32,
+            ..Default::default()
+        };
+        let statement = Statement {
+            said: Some(unknown.clone()),
+            relayed: vec![RelayedSpeech {
+                said: Some(unknown.clone()),
+                ..relayed(&["vladimir-putin"], vec![])
+            }],
+            ..legendre()
+        };
+        let valid = valid(&statement);
+        let said = valid.statement.said.as_ref().unwrap();
+        assert!(said.earliest.is_none() && said.latest.is_none());
+        assert_eq!(valid.projection.said, (i64::MIN, i64::MAX));
+        assert!(valid.statement.relayed[0].said.is_some());
+        let dated_unknown = Statement {
+            said: Some(FuzzyDate {
+                edtf: "2022-03".into(),
+                ..unknown
+            }),
+            ..legendre()
+        };
+        assert_eq!(violation_fields(&dated_unknown), ["statement.said.edtf"]);
+    }
 }
