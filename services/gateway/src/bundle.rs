@@ -2,23 +2,32 @@
 //!
 //! # Import
 //!
-//! 1. **Validate** the bundle as a whole before anything else: every name parses, no name
-//!    appears twice, the episode's own fields are valid, and the in-bundle references that fix
-//!    the write order (actor parents and affiliations, `previous_in_series`, `in_reply_to`) form
-//!    no cycle. Problems are INVALID_ARGUMENT with paths such as `bundle.actors[3].name`.
-//! 2. **Read** what the services already hold of it, one batch call per collection that has
-//!    one (posts and tenures, which have none, with one concurrent get each), and the episode's
-//!    members that are not in the bundle, which must exist. Each resource is then to be
-//!    created, left unchanged (equal on the fields clients set), or updated. A difference that
-//!    cannot be written — a post, tenure or document (they have no update method), or a
-//!    communication whose stored status log is not a prefix of the bundle's (the log is
-//!    append-only) — fails the import with FAILED_PRECONDITION **before anything is written**.
+//! All or nothing, as far as services that each keep their own database allow:
+//!
+//! 1. **Validate** the bundle before anything is read: every name parses, no name appears
+//!    twice, the episode's own fields are valid, **every field of every resource** passes the
+//!    rules its service applies (`chancery-domain`, paths such as
+//!    `bundle.statements[4].content.quoted_spans[0].end`), and the in-bundle references that fix
+//!    the write order (actor parents and affiliations, `previous_in_series` and topic
+//!    communications, `in_reply_to` and `same_utterance_as`) form no cycle. The episode to store
+//!    records in `other_actors` every actor of the bundle nothing else of it leads to.
+//! 2. **Read** what the services already hold of the bundle's resources and of every resource
+//!    the bundle refers to outside itself (`check`), one batch call per collection. **Every
+//!    reference** must name a resource of the bundle or of the suite, or the import is
+//!    INVALID_ARGUMENT on the referring field. Each resource is then to be created, left
+//!    unchanged (equal on the fields clients set), or updated — posts, tenures and documents
+//!    included. A status log is append-only: entries are matched to the logged ones by `id`
+//!    (or by content, for entries without one) and only the new ones are appended; a logged
+//!    entry the bundle lacks or changes fails the import with FAILED_PRECONDITION **before
+//!    anything is written**.
 //! 3. **Write** in dependency order: actors (in topological levels, parents and affiliations
-//!    first), posts, tenures, documents, communications (previous in series first; new status
-//!    entries appended after the stored ones), statements (the statement replied to first), and
-//!    last the episode into the gateway's store. Resources of one level are written
-//!    concurrently. A backend's error comes back with the bundle path of the resource it is
-//!    about: `bundle.statements[4].speaker: actors/x does not exist`.
+//!    first), posts, tenures, documents, communications, statements, and last the episode into
+//!    the gateway's store. Resources of one level are written concurrently; after a failure no
+//!    new write starts and those in flight finish, so the import knows everything it wrote. A
+//!    failure before any write is the backend's error on the bundle's path
+//!    (`bundle.statements[4].speaker: …`), saying nothing was written; a failure after some is
+//!    ABORTED `BUNDLE_PARTIALLY_WRITTEN` with an `ImportProgress` detail listing every resource
+//!    written (`Progress`).
 //!
 //! Importing the same bundle again finds everything unchanged and writes nothing; an import cut
 //! short (a backend down, the deadline passed) is finished by importing again.
@@ -26,18 +35,22 @@
 //! # Export
 //!
 //! Reads the episode, its members (one batch call per service), the communications and
-//! statements they lead to (`previous_in_series`, a statement's `communication`,
-//! `in_reply_to`), then, until nothing new turns up, every actor referenced (with parents and
-//! affiliations), each actor's tenures and their posts, and every cited document. The bundle
+//! statements they lead to (every reference `references` lists: `previous_in_series`, topic
+//! communications, a statement's communications, `in_reply_to`, `same_utterance_as`, the
+//! statements of status entries), then, until nothing new turns up, every actor referenced
+//! (the episode's actors of interest and other actors, parents and affiliations, authors),
+//! each actor's tenures and their posts, and every cited document. The bundle
 //! holds only the fields clients set (no times, etags, computed status or derived date fields),
 //! each collection sorted by name, so exporting twice gives the same bytes and the export
 //! imports back to the same state.
 
+mod check;
 mod client;
 mod export;
 mod import;
 mod order;
 mod read;
+mod references;
 mod remote;
 
 use chancery_proto::gateway::v1::{

@@ -60,6 +60,7 @@ pub const EPISODE_MASK_PATHS: &[&str] = &[
     "statements",
     "actors_of_interest",
     "tags",
+    "other_actors",
 ];
 
 /// How many times a write without an etag is merged again when another write overtakes it.
@@ -77,13 +78,15 @@ enum MemberList {
     Communications,
     Statements,
     ActorsOfInterest,
+    OtherActors,
 }
 
 impl MemberList {
-    const ALL: [MemberList; 3] = [
+    const ALL: [MemberList; 4] = [
         MemberList::Communications,
         MemberList::Statements,
         MemberList::ActorsOfInterest,
+        MemberList::OtherActors,
     ];
 
     /// The field's name, in `Episode` and in the membership requests alike.
@@ -92,6 +95,7 @@ impl MemberList {
             MemberList::Communications => "communications",
             MemberList::Statements => "statements",
             MemberList::ActorsOfInterest => "actors_of_interest",
+            MemberList::OtherActors => "other_actors",
         }
     }
 
@@ -100,7 +104,7 @@ impl MemberList {
         match self {
             MemberList::Communications => "communications",
             MemberList::Statements => "statements",
-            MemberList::ActorsOfInterest => "actors",
+            MemberList::ActorsOfInterest | MemberList::OtherActors => "actors",
         }
     }
 
@@ -108,7 +112,7 @@ impl MemberList {
     fn max(self) -> usize {
         match self {
             MemberList::Communications | MemberList::Statements => MAX_MEMBERS,
-            MemberList::ActorsOfInterest => MAX_ACTORS_OF_INTEREST,
+            MemberList::ActorsOfInterest | MemberList::OtherActors => MAX_ACTORS_OF_INTEREST,
         }
     }
 
@@ -117,6 +121,7 @@ impl MemberList {
             MemberList::Communications => &episode.communications,
             MemberList::Statements => &episode.statements,
             MemberList::ActorsOfInterest => &episode.actors_of_interest,
+            MemberList::OtherActors => &episode.other_actors,
         }
     }
 
@@ -125,6 +130,7 @@ impl MemberList {
             MemberList::Communications => &mut episode.communications,
             MemberList::Statements => &mut episode.statements,
             MemberList::ActorsOfInterest => &mut episode.actors_of_interest,
+            MemberList::OtherActors => &mut episode.other_actors,
         }
     }
 }
@@ -142,7 +148,7 @@ impl NewMembers {
         match list {
             MemberList::Communications => &mut self.communications,
             MemberList::Statements => &mut self.statements,
-            MemberList::ActorsOfInterest => &mut self.actors,
+            MemberList::ActorsOfInterest | MemberList::OtherActors => &mut self.actors,
         }
     }
 
@@ -287,6 +293,7 @@ fn implied_mask(patch: &Episode) -> Vec<String> {
         ("statements", !patch.statements.is_empty()),
         ("actors_of_interest", !patch.actors_of_interest.is_empty()),
         ("tags", !patch.tags.is_empty()),
+        ("other_actors", !patch.other_actors.is_empty()),
     ]
     .iter()
     .filter(|(_, set)| *set)

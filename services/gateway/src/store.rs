@@ -35,6 +35,7 @@ fn members_of(episode: &Episode) -> Vec<String> {
         .iter()
         .chain(&episode.statements)
         .chain(&episode.actors_of_interest)
+        .chain(&episode.other_actors)
         .cloned()
         .chain(episode.tags.iter().map(|tag| format!("tag:{tag}")))
         .collect();

@@ -7,17 +7,27 @@ use chancery_proto::actors::v1::{Actor, Post, Tenure};
 use chancery_proto::common::v1::FuzzyDate;
 use chancery_proto::communications::v1::{Communication, StatusAssertion};
 use chancery_proto::gateway::v1::{Bundle, Episode};
-use chancery_proto::statements::v1::{SourceDocument, Statement};
+use chancery_proto::statements::v1::{RelayedSpeech, SourceDocument, Statement};
 
-/// A fuzzy date as a client writes it: `edtf` (trimmed, as the servers store it), `time_zone`
-/// and `as_reported`.
+/// A fuzzy date as a client writes it: `edtf` (trimmed, as the servers store it), `time_zone`,
+/// `as_reported` and `source`.
 pub(crate) fn date(date: Option<&FuzzyDate>) -> Option<FuzzyDate> {
     date.map(|date| FuzzyDate {
         edtf: date.edtf.trim().to_owned(),
         time_zone: date.time_zone.clone(),
         as_reported: date.as_reported.clone(),
+        source: date.source,
         ..Default::default()
     })
+}
+
+/// Relayed speech as a client writes it: its dates cleaned, at every level.
+fn relayed(speech: &RelayedSpeech) -> RelayedSpeech {
+    RelayedSpeech {
+        said: date(speech.said.as_ref()),
+        relayed: speech.relayed.iter().map(relayed).collect(),
+        ..speech.clone()
+    }
 }
 
 pub(crate) fn actor(actor: &Actor) -> Actor {
@@ -90,6 +100,7 @@ pub(crate) fn communication_without_log(communication: &Communication) -> Commun
 pub(crate) fn statement(statement: &Statement) -> Statement {
     let mut statement = Statement {
         said: date(statement.said.as_ref()),
+        relayed: statement.relayed.iter().map(relayed).collect(),
         create_time: None,
         update_time: None,
         etag: String::new(),

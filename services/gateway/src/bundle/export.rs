@@ -3,7 +3,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chancery_proto::actors::v1::{Actor, Post, Tenure};
-use chancery_proto::common::v1::SourceRef;
 use chancery_proto::communications::v1::Communication;
 use chancery_proto::gateway::v1::{Bundle, Episode, ExportBundleRequest};
 use chancery_proto::statements::v1::{SourceDocument, Statement};
@@ -12,6 +11,7 @@ use chancery_runtime::names;
 use tonic::Status;
 use tonic::metadata::MetadataMap;
 
+use super::references::{self, Target};
 use super::remote::Deadline;
 use super::{client, read};
 use crate::Gateway;
@@ -80,9 +80,10 @@ fn want(wanted: &mut BTreeSet<String>, name: &str) {
     }
 }
 
-fn want_sources(wanted: &mut BTreeSet<String>, sources: &[SourceRef]) {
-    for source in sources {
-        want(wanted, &source.document);
+/// Adds each of `names` to `wanted`.
+fn want_all<'a>(wanted: &mut BTreeSet<String>, names: impl Iterator<Item = &'a str>) {
+    for name in names {
+        want(wanted, name);
     }
 }
 
@@ -149,7 +150,9 @@ impl Collected {
                 &mut self.communications,
                 &mut self.missing,
             ) {
-                want(&mut communications, &communication.previous_in_series);
+                let refs = references::of_communication(&communication);
+                want_all(&mut communications, refs.names(Target::Communication));
+                want_all(&mut statements, refs.names(Target::Statement));
             }
             for statement in take(
                 &asked_statements,
@@ -157,8 +160,9 @@ impl Collected {
                 &mut self.statements,
                 &mut self.missing,
             ) {
-                want(&mut communications, &statement.communication);
-                want(&mut statements, &statement.in_reply_to);
+                let refs = references::of_statement(&statement);
+                want_all(&mut communications, refs.names(Target::Communication));
+                want_all(&mut statements, refs.names(Target::Statement));
             }
         }
     }
@@ -175,46 +179,18 @@ impl Collected {
         let mut actors = BTreeSet::new();
         let mut documents = BTreeSet::new();
         let mut posts = BTreeSet::new();
-        for name in &episode.actors_of_interest {
-            want(&mut actors, name);
-        }
-        for communication in self.communications.values() {
-            for participant in &communication.participants {
-                want(&mut actors, &participant.actor);
-            }
-            for topic in &communication.topics {
-                for actor in &topic.mentioned_actors {
-                    want(&mut actors, actor);
-                }
-                want_sources(&mut documents, &topic.sources);
-            }
-            want_sources(&mut documents, &communication.sources);
-            for status in &communication.status_log {
-                want(&mut actors, &status.asserted_by);
-                if let Some(source) = &status.source {
-                    want(&mut documents, &source.document);
-                }
-            }
-        }
-        for statement in self.statements.values() {
-            want(&mut actors, &statement.speaker);
-            want(&mut actors, &statement.on_behalf_of);
-            for actor in statement
-                .co_speakers
-                .iter()
-                .chain(&statement.addressees)
-                .chain(&statement.about_actors)
-            {
-                want(&mut actors, actor);
-            }
-            if let Some(readout) = &statement.readout {
-                want(&mut actors, &readout.issuer);
-                want(&mut documents, &readout.document);
-            }
-            for hop in &statement.attribution_chain {
-                want(&mut actors, &hop.reporter);
-                want(&mut documents, &hop.document);
-            }
+        want_all(
+            &mut actors,
+            references::of_episode(episode).names(Target::Actor),
+        );
+        let member_refs = self
+            .communications
+            .values()
+            .map(references::of_communication)
+            .chain(self.statements.values().map(references::of_statement));
+        for refs in member_refs {
+            want_all(&mut actors, refs.names(Target::Actor));
+            want_all(&mut documents, refs.names(Target::Document));
         }
         loop {
             let asked_actors = unread(actors, &self.actors, &self.missing);
@@ -238,11 +214,9 @@ impl Collected {
                 &mut self.missing,
             );
             for actor in &new_actors {
-                want(&mut actors, &actor.parent);
-                if let Some(anonymous) = &actor.anonymous {
-                    want(&mut actors, &anonymous.affiliation);
-                }
-                want_sources(&mut documents, &actor.sources);
+                let refs = references::of_actor(actor);
+                want_all(&mut actors, refs.names(Target::Actor));
+                want_all(&mut documents, refs.names(Target::Document));
             }
             for document in take(
                 &asked_documents,
@@ -250,10 +224,10 @@ impl Collected {
                 &mut self.documents,
                 &mut self.missing,
             ) {
-                want(&mut actors, &document.publisher);
-                for asset in &document.media_assets {
-                    want(&mut actors, &asset.credit_actor);
-                }
+                want_all(
+                    &mut actors,
+                    references::of_document(&document).names(Target::Actor),
+                );
             }
             for post in take(
                 &asked_posts,
@@ -261,13 +235,14 @@ impl Collected {
                 &mut self.posts,
                 &mut self.missing,
             ) {
-                want(&mut actors, &post.organization);
+                want_all(&mut actors, references::of_post(&post).names(Target::Actor));
             }
             let holders: Vec<String> = new_actors.iter().map(|a| a.name.clone()).collect();
             for tenure in read::tenures_of(gateway, deadline, &holders).await? {
-                want(&mut posts, &tenure.post);
-                want(&mut actors, &tenure.on_behalf_of);
-                want_sources(&mut documents, &tenure.sources);
+                let refs = references::of_tenure(&tenure);
+                want_all(&mut posts, refs.names(Target::Post));
+                want_all(&mut actors, refs.names(Target::Actor));
+                want_all(&mut documents, refs.names(Target::Document));
                 self.tenures.insert(tenure.name.clone(), tenure);
             }
         }

@@ -3,27 +3,34 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chancery_proto::actors::v1::{
     Actor, CreateActorRequest, CreatePostRequest, CreateTenureRequest, Post, Tenure,
-    UpdateActorRequest,
+    UpdateActorRequest, UpdatePostRequest, UpdateTenureRequest,
 };
 use chancery_proto::communications::v1::{
-    AppendStatusRequest, Communication, CreateCommunicationRequest, UpdateCommunicationRequest,
+    AppendStatusRequest, Communication, CreateCommunicationRequest, StatusAssertion,
+    UpdateCommunicationRequest,
 };
-use chancery_proto::gateway::v1::{Bundle, Episode, ImportBundleRequest, ImportBundleResponse};
+use chancery_proto::gateway::v1::{
+    Bundle, Episode, ImportBundleRequest, ImportBundleResponse, ImportProgress,
+};
 use chancery_proto::statements::v1::{
     CreateSourceDocumentRequest, CreateStatementRequest, SourceDocument, Statement,
-    UpdateStatementRequest,
+    UpdateSourceDocumentRequest, UpdateStatementRequest,
 };
 use chancery_runtime::errors::{Error, Violations, failed_precondition};
 use chancery_runtime::names::{self, id_of};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use prost_types::FieldMask;
 use tonic::metadata::MetadataMap;
 use tonic::{Code, Status};
 
+use super::check;
 use super::order::{Edge, levels};
+use super::references::Target;
 use super::remote::{CONCURRENCY, Deadline, Place};
 use super::{COLLECTIONS, client, read};
 use crate::store::Outcome;
@@ -32,6 +39,10 @@ use crate::{Gateway, episodes};
 /// `ErrorInfo.reason` of an import refused because the services hold a version of a resource
 /// that the bundle cannot overwrite.
 pub(crate) const CONFLICT_REASON: &str = "BUNDLE_CONFLICT";
+
+/// `ErrorInfo.reason` of an import that failed after writing part of its bundle; an
+/// `ImportProgress` detail names what was written.
+pub(crate) const PARTIAL_REASON: &str = "BUNDLE_PARTIALLY_WRITTEN";
 
 /// Imports `request.bundle`; see the module documentation of `bundle` for the steps.
 pub(crate) async fn import(
@@ -50,43 +61,95 @@ pub(crate) async fn import(
     };
     let plan = validate(&bundle)?;
     let stored = Stored::read(gateway, &deadline, &bundle).await?;
-    check_outside_members(&bundle, &stored)?;
+    let mut violations = Violations::default();
+    check::check_references(
+        &bundle,
+        |target, name| stored.has(target, name),
+        &mut violations,
+    );
+    violations.into_result().map_err(Error::from)?;
     let steps = decide(&bundle, &stored)?;
 
-    let mut counts = Counts::default();
+    let progress = Progress::default();
     let writer = Writer {
         gateway,
         deadline: &deadline,
         bundle: &bundle,
         steps: &steps,
     };
-    for level in &plan.actors {
-        let outcomes = each(level, |i| writer.actor(i)).await?;
-        counts.add("actors", outcomes);
-    }
     let all = |n: usize| (0..n).collect::<Vec<_>>();
-    let outcomes = each(&all(bundle.posts.len()), |i| writer.post(i)).await?;
-    counts.add("posts", outcomes);
-    let outcomes = each(&all(bundle.tenures.len()), |i| {
-        writer.tenure(i, &plan.tenure_parents[i])
-    })
-    .await?;
-    counts.add("tenures", outcomes);
-    let outcomes = each(&all(bundle.documents.len()), |i| writer.document(i)).await?;
-    counts.add("documents", outcomes);
-    for level in &plan.communications {
-        let outcomes = each(level, |i| writer.communication(i)).await?;
-        counts.add("communications", outcomes);
-    }
-    for level in &plan.statements {
-        let outcomes = each(level, |i| writer.statement(i)).await?;
-        counts.add("statements", outcomes);
-    }
-    let (episode, outcome) = gateway
-        .store
-        .put_episode(&plan.episode_id, plan.episode)
+    let written = async {
+        for level in &plan.actors {
+            each(
+                &progress,
+                "actors",
+                level,
+                |i| &bundle.actors[i].name,
+                |i| writer.actor(i),
+            )
+            .await?;
+        }
+        each(
+            &progress,
+            "posts",
+            &all(bundle.posts.len()),
+            |i| &bundle.posts[i].name,
+            |i| writer.post(i),
+        )
         .await?;
-    counts.add("episodes", [outcome]);
+        each(
+            &progress,
+            "tenures",
+            &all(bundle.tenures.len()),
+            |i| &bundle.tenures[i].name,
+            |i| writer.tenure(i, &plan.tenure_parents[i]),
+        )
+        .await?;
+        each(
+            &progress,
+            "documents",
+            &all(bundle.documents.len()),
+            |i| &bundle.documents[i].name,
+            |i| writer.document(i),
+        )
+        .await?;
+        for level in &plan.communications {
+            each(
+                &progress,
+                "communications",
+                level,
+                |i| &bundle.communications[i].name,
+                |i| writer.communication(i),
+            )
+            .await?;
+        }
+        for level in &plan.statements {
+            each(
+                &progress,
+                "statements",
+                level,
+                |i| &bundle.statements[i].name,
+                |i| writer.statement(i),
+            )
+            .await?;
+        }
+        let episode_name = format!("episodes/{}", plan.episode_id);
+        match gateway
+            .store
+            .put_episode(&plan.episode_id, plan.episode.clone())
+            .await
+        {
+            Ok((episode, outcome)) => {
+                progress.record("episodes", &episode_name, outcome);
+                Ok(episode)
+            }
+            Err(error) => Err((episode_name, Status::from(error))),
+        }
+    };
+    let episode = written
+        .await
+        .map_err(|(failed, status)| progress.failure(&failed, status))?;
+    let counts = progress.counts();
 
     tracing::info!(
         episode = %episode.name,
@@ -167,8 +230,9 @@ pub(super) fn check(bundle: &Bundle) -> Result<(), Status> {
     validate(bundle).map(drop)
 }
 
-/// Validates the bundle as a whole (not each resource's fields, which their services check):
-/// names, duplicates, the episode, and the write order.
+/// Validates the bundle before anything is read or written: names, duplicates, the episode,
+/// every field of every resource (by its service's rules), and the write order. The episode to
+/// store also records the bundle's actors nothing else of it leads to (`other_actors`).
 fn validate(bundle: &Bundle) -> Result<Plan, Status> {
     let mut violations = Violations::default();
     let (episode_id, episode) = match &bundle.episode {
@@ -188,7 +252,12 @@ fn validate(bundle: &Bundle) -> Result<Plan, Status> {
             )
             .unwrap_or_default()
             .to_owned();
-            let valid = episodes::validate_episode(&mut violations, "bundle.episode", episode);
+            let mut valid = episodes::validate_episode(&mut violations, "bundle.episode", episode);
+            for actor in check::unreached_actors(bundle) {
+                if !valid.other_actors.contains(&actor) {
+                    valid.other_actors.push(actor);
+                }
+            }
             (id, valid)
         }
     };
@@ -245,26 +314,47 @@ fn validate(bundle: &Bundle) -> Result<Plan, Status> {
         },
         &mut violations,
     );
+    // A communication is written after those it names (the service checks they exist): the
+    // previous of its series and the communications its topics are.
     let communications = levels(
         &communication_names,
         |i| {
-            vec![Edge::new(
+            let communication = &bundle.communications[i];
+            let mut edges = vec![Edge::new(
                 format!("bundle.communications[{i}].previous_in_series"),
-                &bundle.communications[i].previous_in_series,
-            )]
+                &communication.previous_in_series,
+            )];
+            for (t, topic) in communication.topics.iter().enumerate() {
+                edges.push(Edge::new(
+                    format!("bundle.communications[{i}].topics[{t}].communication"),
+                    &topic.communication,
+                ));
+            }
+            edges
         },
         &mut violations,
     );
+    // A statement is written after the one it answers and those reporting the same utterance
+    // (one side of such a link is enough; both sides form a cycle).
     let statements = levels(
         &statement_names,
         |i| {
-            vec![Edge::new(
+            let statement = &bundle.statements[i];
+            let mut edges = vec![Edge::new(
                 format!("bundle.statements[{i}].in_reply_to"),
-                &bundle.statements[i].in_reply_to,
-            )]
+                &statement.in_reply_to,
+            )];
+            for (k, same) in statement.same_utterance_as.iter().enumerate() {
+                edges.push(Edge::new(
+                    format!("bundle.statements[{i}].same_utterance_as[{k}]"),
+                    same,
+                ));
+            }
+            edges
         },
         &mut violations,
     );
+    check::check_fields(bundle, &mut violations);
     violations.into_result().map_err(Error::from)?;
     Ok(Plan {
         episode_id,
@@ -304,22 +394,23 @@ fn with_extra<'a>(
 impl Stored {
     /// Reads every collection from its service, concurrently.
     async fn read(gateway: &Gateway, deadline: &Deadline, bundle: &Bundle) -> Result<Self, Status> {
-        let episode = bundle.episode.clone().unwrap_or_default();
-        let actors = with_extra(
-            bundle.actors.iter().map(|a| &a.name),
-            episode.actors_of_interest.iter(),
-        );
+        let outside = check::outside_names(bundle);
+        let beyond = |target: Target| outside.get(&target).into_iter().flatten();
+        let actors = with_extra(bundle.actors.iter().map(|a| &a.name), beyond(Target::Actor));
         let communications = with_extra(
             bundle.communications.iter().map(|c| &c.name),
-            episode.communications.iter(),
+            beyond(Target::Communication),
         );
         let statements = with_extra(
             bundle.statements.iter().map(|s| &s.name),
-            episode.statements.iter(),
+            beyond(Target::Statement),
         );
-        let posts: Vec<String> = bundle.posts.iter().map(|p| p.name.clone()).collect();
+        let posts = with_extra(bundle.posts.iter().map(|p| &p.name), beyond(Target::Post));
         let tenures: Vec<String> = bundle.tenures.iter().map(|t| t.name.clone()).collect();
-        let documents: Vec<String> = bundle.documents.iter().map(|d| d.name.clone()).collect();
+        let documents = with_extra(
+            bundle.documents.iter().map(|d| &d.name),
+            beyond(Target::Document),
+        );
         let (actors, posts, tenures, documents, communications, statements) = tokio::try_join!(
             read::actors(gateway, deadline, &actors),
             read::posts(gateway, deadline, &posts),
@@ -337,53 +428,17 @@ impl Stored {
             statements,
         })
     }
-}
 
-/// The episode's members that are not in the bundle must exist already.
-fn check_outside_members(bundle: &Bundle, stored: &Stored) -> Result<(), Status> {
-    let Some(episode) = &bundle.episode else {
-        return Ok(());
-    };
-    let mut violations = Violations::default();
-    let mut check = |list: &str, service: &str, members: &[String], in_bundle: HashSet<&str>| {
-        for (i, name) in members.iter().enumerate() {
-            let known = match service {
-                "actors" => stored.actors.contains_key(name),
-                "communications" => stored.communications.contains_key(name),
-                _ => stored.statements.contains_key(name),
-            };
-            if !in_bundle.contains(name.as_str()) && !known {
-                violations.add(
-                    format!("bundle.episode.{list}[{i}]"),
-                    format!("{name} is neither in the bundle nor in the {service} service"),
-                );
-            }
+    /// Whether the suite holds `name` of `target`'s collection.
+    fn has(&self, target: Target, name: &str) -> bool {
+        match target {
+            Target::Actor => self.actors.contains_key(name),
+            Target::Post => self.posts.contains_key(name),
+            Target::Document => self.documents.contains_key(name),
+            Target::Communication => self.communications.contains_key(name),
+            Target::Statement => self.statements.contains_key(name),
         }
-    };
-    check(
-        "communications",
-        "communications",
-        &episode.communications,
-        bundle
-            .communications
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect(),
-    );
-    check(
-        "statements",
-        "statements",
-        &episode.statements,
-        bundle.statements.iter().map(|s| s.name.as_str()).collect(),
-    );
-    check(
-        "actors_of_interest",
-        "actors",
-        &episode.actors_of_interest,
-        bundle.actors.iter().map(|a| a.name.as_str()).collect(),
-    );
-    violations.into_result().map_err(Error::from)?;
-    Ok(())
+    }
 }
 
 /// What to do with a resource of a service that can update it.
@@ -403,16 +458,15 @@ enum CommunicationStep {
     /// It does not exist yet: create it with its whole status log.
     Create,
     /// It exists: update its fields when they differ, then append the bundle's status entries
-    /// from `append_from` on.
+    /// of indexes `append` (those not logged yet), in bundle order.
     Existing {
         etag: String,
         update: bool,
-        append_from: usize,
+        append: Vec<usize>,
     },
 }
 
-/// What to do with each resource, by index in its collection. Posts, tenures and documents are
-/// only ever created or left unchanged.
+/// What to do with each resource, by index in its collection.
 #[derive(Debug, Default)]
 struct Steps {
     actors: Vec<Step>,
@@ -438,55 +492,47 @@ fn step<T: PartialEq>(
     }
 }
 
-/// The fields in which two resources differ, by name, for a conflict message.
-fn differing(fields: &[(&'static str, bool)]) -> String {
-    let names: Vec<&str> = fields
-        .iter()
-        .filter(|(_, differs)| *differs)
-        .map(|(name, _)| *name)
-        .collect();
-    names.join(", ")
+/// Which entries of the bundle's status log `wanted` are not logged yet in `stored` (both
+/// client fields only), or why the bundle's log cannot be written. An entry with an `id` is
+/// logged when an entry with that id is (and must then equal it); an entry without one is
+/// logged when an equal entry is that no other entry of the bundle matched. Every logged entry
+/// must be matched: the log is append-only.
+fn entries_to_append(
+    stored: &[StatusAssertion],
+    wanted: &[StatusAssertion],
+) -> Result<Vec<usize>, String> {
+    let mut matched = vec![false; stored.len()];
+    let mut append = Vec::new();
+    for (j, entry) in wanted.iter().enumerate() {
+        let logged = if entry.id.is_empty() {
+            (0..stored.len()).find(|&k| !matched[k] && stored[k] == *entry)
+        } else {
+            match stored.iter().position(|logged| logged.id == entry.id) {
+                Some(k) if stored[k] != *entry => {
+                    return Err(format!(
+                        "status_log[{j}] (id {:?}) differs from the logged entry with that id, and logged entries never change",
+                        entry.id
+                    ));
+                }
+                found => found,
+            }
+        };
+        match logged {
+            Some(k) => matched[k] = true,
+            None => append.push(j),
+        }
+    }
+    if let Some(k) = matched.iter().position(|m| !m) {
+        return Err(format!(
+            "the stored status log has an entry the bundle lacks (entry {k} of {}), and a status log is append-only",
+            stored.len()
+        ));
+    }
+    Ok(append)
 }
 
-fn post_difference(a: &Post, b: &Post) -> String {
-    let (a, b) = (client::post(a), client::post(b));
-    differing(&[
-        ("title", a.title != b.title),
-        ("titles", a.titles != b.titles),
-        ("post_class", a.post_class != b.post_class),
-        ("organization", a.organization != b.organization),
-        ("country", a.country != b.country),
-        ("external_ids", a.external_ids != b.external_ids),
-    ])
-}
-
-fn tenure_difference(a: &Tenure, b: &Tenure) -> String {
-    let (a, b) = (client::tenure(a), client::tenure(b));
-    differing(&[
-        ("post", a.post != b.post),
-        ("start", a.start != b.start),
-        ("end", a.end != b.end),
-        ("qualifier", a.qualifier != b.qualifier),
-        ("on_behalf_of", a.on_behalf_of != b.on_behalf_of),
-        ("sources", a.sources != b.sources),
-    ])
-}
-
-fn document_difference(a: &SourceDocument, b: &SourceDocument) -> String {
-    let (a, b) = (client::document(a), client::document(b));
-    differing(&[
-        ("url", a.url != b.url),
-        ("publisher", a.publisher != b.publisher),
-        ("title", a.title != b.title),
-        ("published", a.published != b.published),
-        ("language_code", a.language_code != b.language_code),
-        ("authors", a.authors != b.authors),
-        ("media_assets", a.media_assets != b.media_assets),
-    ])
-}
-
-/// Decides what to do with every resource. Differences that cannot be written fail the whole
-/// import here, before anything is written.
+/// Decides what to do with every resource. Differences that cannot be written (a status log
+/// that would lose entries) fail the whole import here, before anything is written.
 fn decide(bundle: &Bundle, stored: &Stored) -> Result<Steps, Status> {
     let mut conflicts: Vec<String> = Vec::new();
     let mut steps = Steps {
@@ -494,6 +540,25 @@ fn decide(bundle: &Bundle, stored: &Stored) -> Result<Steps, Status> {
             .actors
             .iter()
             .map(|a| step(a, stored.actors.get(&a.name), client::actor, |a| &a.etag))
+            .collect(),
+        posts: bundle
+            .posts
+            .iter()
+            .map(|p| step(p, stored.posts.get(&p.name), client::post, |p| &p.etag))
+            .collect(),
+        tenures: bundle
+            .tenures
+            .iter()
+            .map(|t| step(t, stored.tenures.get(&t.name), client::tenure, |t| &t.etag))
+            .collect(),
+        documents: bundle
+            .documents
+            .iter()
+            .map(|d| {
+                step(d, stored.documents.get(&d.name), client::document, |d| {
+                    &d.etag
+                })
+            })
             .collect(),
         statements: bundle
             .statements
@@ -506,64 +571,6 @@ fn decide(bundle: &Bundle, stored: &Stored) -> Result<Steps, Status> {
             .collect(),
         ..Steps::default()
     };
-    let mut create_only = |path: String, name: &str, difference: Option<String>, kind: &str| {
-        match difference {
-            None => Step::Create,
-            Some(fields) if fields.is_empty() => Step::Unchanged,
-            Some(fields) => {
-                conflicts.push(format!(
-                    "{path} ({name}) differs from the stored {kind} in {fields}, and {kind}s cannot be updated"
-                ));
-                Step::Unchanged
-            }
-        }
-    };
-    steps.posts = bundle
-        .posts
-        .iter()
-        .enumerate()
-        .map(|(i, post)| {
-            let difference = stored
-                .posts
-                .get(&post.name)
-                .map(|c| post_difference(c, post));
-            create_only(format!("bundle.posts[{i}]"), &post.name, difference, "post")
-        })
-        .collect();
-    steps.tenures = bundle
-        .tenures
-        .iter()
-        .enumerate()
-        .map(|(i, tenure)| {
-            let difference = stored
-                .tenures
-                .get(&tenure.name)
-                .map(|c| tenure_difference(c, tenure));
-            create_only(
-                format!("bundle.tenures[{i}]"),
-                &tenure.name,
-                difference,
-                "tenure",
-            )
-        })
-        .collect();
-    steps.documents = bundle
-        .documents
-        .iter()
-        .enumerate()
-        .map(|(i, document)| {
-            let difference = stored
-                .documents
-                .get(&document.name)
-                .map(|c| document_difference(c, document));
-            create_only(
-                format!("bundle.documents[{i}]"),
-                &document.name,
-                difference,
-                "document",
-            )
-        })
-        .collect();
     for (i, wanted) in bundle.communications.iter().enumerate() {
         let Some(current) = stored.communications.get(&wanted.name) else {
             steps.communications.push(CommunicationStep::Create);
@@ -573,19 +580,20 @@ fn decide(bundle: &Bundle, stored: &Stored) -> Result<Steps, Status> {
             client::communication_without_log(current) != client::communication_without_log(wanted);
         let stored_log = client::communication(current).status_log;
         let wanted_log = client::communication(wanted).status_log;
-        let is_prefix = stored_log.len() <= wanted_log.len()
-            && wanted_log[..stored_log.len()] == stored_log[..];
-        if !is_prefix {
-            conflicts.push(format!(
-                "bundle.communications[{i}] ({}) has a status log whose first entries are not the {} stored ones, and a status log is append-only",
-                wanted.name,
-                stored_log.len()
-            ));
-        }
+        let append = match entries_to_append(&stored_log, &wanted_log) {
+            Ok(append) => append,
+            Err(problem) => {
+                conflicts.push(format!(
+                    "bundle.communications[{i}] ({}): {problem}",
+                    wanted.name
+                ));
+                Vec::new()
+            }
+        };
         steps.communications.push(CommunicationStep::Existing {
             etag: current.etag.clone(),
             update,
-            append_from: stored_log.len().min(wanted_log.len()),
+            append,
         });
     }
     if conflicts.is_empty() {
@@ -603,18 +611,190 @@ fn decide(bundle: &Bundle, stored: &Stored) -> Result<Steps, Status> {
     Err(failed_precondition(CONFLICT_REASON, message))
 }
 
-/// Runs `write` on each of `indices`, up to [`CONCURRENCY`] at a time; the outcomes in order,
-/// or the first error in order.
-async fn each<F, Fut>(indices: &[usize], write: F) -> Result<Vec<Outcome>, Status>
+/// Runs `write` on each of `indices` of `collection`, up to [`CONCURRENCY`] at a time,
+/// recording each success in `progress`. After a failure no further write starts, but those in
+/// flight run to their end, so `progress` knows every write that took effect; the error is the
+/// first failure in order, with the name (`name_of`) of the resource it is about.
+async fn each<'n, F, Fut>(
+    progress: &Progress,
+    collection: &'static str,
+    indices: &[usize],
+    name_of: impl Fn(usize) -> &'n String,
+    write: F,
+) -> Result<(), (String, Status)>
 where
     F: Fn(usize) -> Fut,
     Fut: Future<Output = Result<Outcome, Status>>,
 {
-    futures::stream::iter(indices.iter().copied())
-        .map(write)
-        .buffered(CONCURRENCY)
-        .try_collect()
-        .await
+    let failed = AtomicBool::new(false);
+    let (write, failed) = (&write, &failed);
+    let results: Vec<Option<Result<Outcome, Status>>> =
+        futures::stream::iter(indices.iter().copied())
+            .map(|i| async move {
+                if failed.load(Ordering::SeqCst) {
+                    return None;
+                }
+                let result = write(i).await;
+                if result.is_err() {
+                    failed.store(true, Ordering::SeqCst);
+                }
+                Some(result)
+            })
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+    let mut first_error = None;
+    for (&i, result) in indices.iter().zip(results) {
+        match result {
+            Some(Ok(outcome)) => progress.record(collection, name_of(i), outcome),
+            Some(Err(status)) if first_error.is_none() => {
+                first_error = Some((name_of(i).clone(), status));
+            }
+            _ => {}
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// What an import has written so far, for its answer and for the error of an import that
+/// stops midway.
+#[derive(Debug, Default)]
+struct Progress {
+    /// Each resource handled, in the order recorded: its collection, its name, the outcome.
+    handled: Mutex<Vec<(&'static str, String, Outcome)>>,
+}
+
+/// Most names an `ImportProgress` lists.
+const LISTED: usize = 1000;
+
+impl Progress {
+    fn record(&self, collection: &'static str, name: &str, outcome: Outcome) {
+        self.handled
+            .lock()
+            .expect("no writer panics while holding the progress")
+            .push((collection, name.to_owned(), outcome));
+    }
+
+    fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        for (collection, _, outcome) in self.handled.lock().expect("not poisoned").iter() {
+            counts.add(collection, [*outcome]);
+        }
+        counts
+    }
+
+    /// The error of an import that stopped at `failed` with `status`. When nothing was written
+    /// yet it is `status` itself, saying so; otherwise ABORTED `BUNDLE_PARTIALLY_WRITTEN`
+    /// with an `ImportProgress` detail naming every resource written.
+    fn failure(&self, failed: &str, status: Status) -> Status {
+        let handled = self.handled.lock().expect("not poisoned");
+        let written: Vec<&str> = handled
+            .iter()
+            .filter(|(_, _, outcome)| *outcome != Outcome::Unchanged)
+            .map(|(_, name, _)| name.as_str())
+            .collect();
+        let unsure = matches!(
+            status.code(),
+            Code::DeadlineExceeded | Code::Unavailable | Code::Cancelled | Code::Unknown
+        );
+        let outcome_of_failed = if unsure {
+            "its own write may or may not have taken effect"
+        } else {
+            "its own write did not take effect"
+        };
+        if written.is_empty() {
+            return Status::with_details(
+                status.code(),
+                format!(
+                    "nothing was written ({outcome_of_failed}): {}",
+                    status.message()
+                ),
+                status.details().to_vec().into(),
+            );
+        }
+        let counts = {
+            let mut counts = Counts::default();
+            for (collection, _, outcome) in handled.iter() {
+                counts.add(collection, [*outcome]);
+            }
+            counts
+        };
+        let progress = ImportProgress {
+            created: owned(counts.created.clone()),
+            updated: owned(counts.updated.clone()),
+            written: written
+                .iter()
+                .take(LISTED)
+                .map(|n| (*n).to_owned())
+                .collect(),
+            written_count: written.len() as i32,
+            failed: failed.to_owned(),
+            failure: format!("{:?}: {}", status.code(), status.message()),
+        };
+        let summary: Vec<String> = COLLECTIONS
+            .iter()
+            .filter_map(|c| {
+                let n = counts.created.get(c).copied().unwrap_or(0)
+                    + counts.updated.get(c).copied().unwrap_or(0);
+                (n > 0).then(|| format!("{n} {c}"))
+            })
+            .collect();
+        let message = format!(
+            "the import stopped at {failed} ({outcome_of_failed}: {}) after writing {} resources ({}); \
+             the ImportProgress detail lists them; importing the same bundle again writes the rest",
+            status.message(),
+            written.len(),
+            summary.join(", ")
+        );
+        partially_written(message, &progress, failed)
+    }
+}
+
+/// ABORTED with `ErrorInfo` (reason [`PARTIAL_REASON`]) and the `ImportProgress` detail.
+fn partially_written(message: String, progress: &ImportProgress, failed: &str) -> Status {
+    use prost::Message;
+    #[derive(Clone, PartialEq, Message)]
+    struct RpcStatus {
+        #[prost(int32, tag = "1")]
+        code: i32,
+        #[prost(string, tag = "2")]
+        message: String,
+        #[prost(message, repeated, tag = "3")]
+        details: Vec<prost_types::Any>,
+    }
+    #[derive(Clone, PartialEq, Message)]
+    struct ErrorInfo {
+        #[prost(string, tag = "1")]
+        reason: String,
+        #[prost(string, tag = "2")]
+        domain: String,
+        #[prost(map = "string, string", tag = "3")]
+        metadata: HashMap<String, String>,
+    }
+    let info = ErrorInfo {
+        reason: PARTIAL_REASON.to_owned(),
+        domain: chancery_runtime::errors::ERROR_DOMAIN.to_owned(),
+        metadata: [
+            ("failed".to_owned(), failed.to_owned()),
+            ("written".to_owned(), progress.written_count.to_string()),
+        ]
+        .into(),
+    };
+    let details = RpcStatus {
+        code: Code::Aborted as i32,
+        message: message.clone(),
+        details: vec![
+            prost_types::Any {
+                type_url: "type.googleapis.com/google.rpc.ErrorInfo".to_owned(),
+                value: info.encode_to_vec(),
+            },
+            prost_types::Any {
+                type_url: "type.googleapis.com/chancery.gateway.v1.ImportProgress".to_owned(),
+                value: progress.encode_to_vec(),
+            },
+        ],
+    };
+    Status::with_details(Code::Aborted, message, details.encode_to_vec().into())
 }
 
 /// A create that found the resource already there: someone wrote it after this import read.
@@ -689,9 +869,6 @@ impl Writer<'_> {
 
     async fn post(&self, i: usize) -> Result<Outcome, Status> {
         let post = &self.bundle.posts[i];
-        if self.steps.posts[i] != Step::Create {
-            return Ok(Outcome::Unchanged);
-        }
         let place = Place::new(
             format!("bundle.posts[{i}]"),
             &post.name,
@@ -699,6 +876,24 @@ impl Writer<'_> {
             &["post_id"],
         );
         let mut client = self.gateway.actors();
+        match &self.steps.posts[i] {
+            Step::Create => {}
+            Step::Unchanged => return Ok(Outcome::Unchanged),
+            Step::Update { etag } => {
+                let request = UpdatePostRequest {
+                    post: Some(Post {
+                        etag: etag.clone(),
+                        ..client::post(post)
+                    }),
+                    update_mask: update_all(),
+                };
+                self.deadline
+                    .call(request, |r| client.update_post(r))
+                    .await
+                    .map_err(|status| place.error(status))?;
+                return Ok(Outcome::Updated);
+            }
+        }
         let request = CreatePostRequest {
             post: Some(Post {
                 name: String::new(),
@@ -716,9 +911,6 @@ impl Writer<'_> {
 
     async fn tenure(&self, i: usize, (parent, id): &(String, String)) -> Result<Outcome, Status> {
         let tenure = &self.bundle.tenures[i];
-        if self.steps.tenures[i] != Step::Create {
-            return Ok(Outcome::Unchanged);
-        }
         let place = Place::new(
             format!("bundle.tenures[{i}]"),
             &tenure.name,
@@ -726,6 +918,24 @@ impl Writer<'_> {
             &["tenure_id", "parent"],
         );
         let mut client = self.gateway.actors();
+        match &self.steps.tenures[i] {
+            Step::Create => {}
+            Step::Unchanged => return Ok(Outcome::Unchanged),
+            Step::Update { etag } => {
+                let request = UpdateTenureRequest {
+                    tenure: Some(Tenure {
+                        etag: etag.clone(),
+                        ..client::tenure(tenure)
+                    }),
+                    update_mask: update_all(),
+                };
+                self.deadline
+                    .call(request, |r| client.update_tenure(r))
+                    .await
+                    .map_err(|status| place.error(status))?;
+                return Ok(Outcome::Updated);
+            }
+        }
         let request = CreateTenureRequest {
             parent: parent.clone(),
             tenure: Some(Tenure {
@@ -744,9 +954,6 @@ impl Writer<'_> {
 
     async fn document(&self, i: usize) -> Result<Outcome, Status> {
         let document = &self.bundle.documents[i];
-        if self.steps.documents[i] != Step::Create {
-            return Ok(Outcome::Unchanged);
-        }
         let place = Place::new(
             format!("bundle.documents[{i}]"),
             &document.name,
@@ -754,6 +961,24 @@ impl Writer<'_> {
             &["document_id"],
         );
         let mut client = self.gateway.statements();
+        match &self.steps.documents[i] {
+            Step::Create => {}
+            Step::Unchanged => return Ok(Outcome::Unchanged),
+            Step::Update { etag } => {
+                let request = UpdateSourceDocumentRequest {
+                    source_document: Some(SourceDocument {
+                        etag: etag.clone(),
+                        ..client::document(document)
+                    }),
+                    update_mask: update_all(),
+                };
+                self.deadline
+                    .call(request, |r| client.update_source_document(r))
+                    .await
+                    .map_err(|status| place.error(status))?;
+                return Ok(Outcome::Updated);
+            }
+        }
         let request = CreateSourceDocumentRequest {
             source_document: Some(SourceDocument {
                 name: String::new(),
@@ -778,7 +1003,7 @@ impl Writer<'_> {
             &["communication_id"],
         );
         let mut client = self.gateway.communications();
-        let (etag, update, append_from) = match &self.steps.communications[i] {
+        let (etag, update, append) = match &self.steps.communications[i] {
             CommunicationStep::Create => {
                 let request = CreateCommunicationRequest {
                     communication: Some(Communication {
@@ -797,8 +1022,8 @@ impl Writer<'_> {
             CommunicationStep::Existing {
                 etag,
                 update,
-                append_from,
-            } => (etag.clone(), *update, *append_from),
+                append,
+            } => (etag.clone(), *update, append),
         };
         let mut etag = etag;
         if update {
@@ -817,7 +1042,8 @@ impl Writer<'_> {
             etag = updated.etag;
         }
         let log = &communication.status_log;
-        for (j, status) in log.iter().enumerate().skip(append_from) {
+        for &j in append {
+            let status = &log[j];
             let request = AppendStatusRequest {
                 name: communication.name.clone(),
                 status: Some(client::status(status)),
@@ -832,7 +1058,7 @@ impl Writer<'_> {
                 .map_err(|status| place.clone().with_field("status", entry).error(status))?;
             etag = appended.etag;
         }
-        Ok(if update || append_from < log.len() {
+        Ok(if update || !append.is_empty() {
             Outcome::Updated
         } else {
             Outcome::Unchanged
@@ -969,6 +1195,8 @@ mod tests {
     fn actor(id: &str, parent: &str) -> Actor {
         Actor {
             name: format!("actors/{id}"),
+            kind: chancery_proto::actors::v1::ActorKind::GovernmentBody as i32,
+            display_name: id.into(),
             parent: parent.into(),
             ..Default::default()
         }
@@ -977,7 +1205,9 @@ mod tests {
     #[test]
     fn the_plan_orders_parents_and_affiliations_first() {
         let mut source = actor("source", "");
+        source.kind = chancery_proto::actors::v1::ActorKind::AnonymousSource as i32;
         source.anonymous = Some(AnonymousProfile {
+            descriptor: "a ministry official".into(),
             affiliation: "actors/ministry".into(),
             ..Default::default()
         });
@@ -990,6 +1220,7 @@ mod tests {
             ],
             tenures: vec![Tenure {
                 name: "actors/state/tenures/t1".into(),
+                post: "posts/p".into(),
                 ..Default::default()
             }],
             ..Default::default()
@@ -1108,29 +1339,56 @@ mod tests {
             [CommunicationStep::Existing {
                 etag: "9".into(),
                 update: false,
-                append_from: 1
+                append: vec![1]
             }]
         );
+        assert_eq!(steps.posts, []);
 
         bundle.posts = vec![Post {
             name: "posts/p".into(),
             title: "New title".into(),
             ..Default::default()
         }];
+        let steps = decide(&bundle, &stored).unwrap();
+        assert_eq!(steps.posts, [Step::Update { etag: "1".into() }]);
+
         bundle.communications[0].status_log = vec![held("other")];
         let conflict = decide(&bundle, &stored).unwrap_err();
         assert_eq!(conflict.code(), Code::FailedPrecondition);
         assert!(
-            conflict
-                .message()
-                .contains("bundle.posts[0] (posts/p) differs from the stored post in title"),
+            conflict.message().contains("bundle.communications[0]")
+                && conflict.message().contains("append-only"),
             "{}",
             conflict.message()
         );
-        assert!(
-            conflict.message().contains("bundle.communications[0]"),
-            "{}",
-            conflict.message()
-        );
+    }
+
+    fn entry(id: &str, note: &str) -> StatusAssertion {
+        StatusAssertion {
+            id: id.into(),
+            note: note.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn logged_entries_are_matched_by_id_or_by_content_and_never_lost() {
+        let stored = [entry("", "a"), entry("b", "b"), entry("", "a")];
+        // Reordered, repeated content matched once each, a new entry with an id and one without.
+        let wanted = [
+            entry("b", "b"),
+            entry("", "a"),
+            entry("", "a"),
+            entry("c", "c"),
+            entry("", "a"),
+        ];
+        assert_eq!(entries_to_append(&stored, &wanted), Ok(vec![3, 4]));
+        assert_eq!(entries_to_append(&stored, &stored), Ok(vec![]));
+        let changed = [entry("", "a"), entry("b", "B"), entry("", "a")];
+        let problem = entries_to_append(&stored, &changed).unwrap_err();
+        assert!(problem.contains("status_log[1] (id \"b\")"), "{problem}");
+        let lost = [entry("", "a"), entry("b", "b")];
+        let problem = entries_to_append(&stored, &lost).unwrap_err();
+        assert!(problem.contains("entry 2 of 3"), "{problem}");
     }
 }
