@@ -1,17 +1,45 @@
 //! The pure half of `GetEpisodeView`: what to ask the backends for, and how to assemble what they
 //! answered into an [`EpisodeView`]. Nothing here does I/O, so every rule is unit-tested below.
+//!
+//! # Rules the assembly keeps
+//!
+//! - **Offices** carry the tenure's qualifier, and their `label` says it (`President of the
+//!   United States (elect)`), so an elect, acting, interim or designate holder never reads as
+//!   the plain holder; a statement's `speaker_office` is made of labels.
+//! - **Status**: each communication carries its status log as [`StatusClaim`]s, in the order the
+//!   computed state takes them (dated entries by the earliest bound of `as_of`, undated ones
+//!   after them, each group in append order), with the asserter named (else the publisher of the
+//!   claim's document), and a `status_summary` naming who claims what. A communication whose
+//!   computed verification is DENIED_BY_PARTY or DISPUTED never reads as plainly held: its
+//!   headline says `reported held, denied`.
+//! - **Contacts** count only held communications (computed lifecycle HELD or IN_PROGRESS, not
+//!   denied nor disputed); the others both actors are named in are listed in `not_held`.
+//! - **Timeline order**: dated entries first, by (earliest, latest) bound, then by the placement
+//!   ordinal of statements in their document (entries without one after those with one), then
+//!   by name; entries whose date is unknown (no bound at all) come last, by ordinal then name.
+//! - **Involvements** (beyond participants, speakers and the like): relayed speakers at any
+//!   depth are RELAYED_SPEAKER and their addressees ADDRESSEE; document authors AUTHOR; the
+//!   episode's `other_actors` RECORDED; the parties of an outcome MENTIONED; whoever asserts a
+//!   duration, an outcome or a participant's initiative STATUS_SOURCE (a claim about the
+//!   communication, as a status claim is). Every one of these is asked for in round two, except
+//!   document authors, who are known only once the documents arrive in round two: they are
+//!   listed by name only unless something else names them (as publishers are).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chancery_proto::actors::v1::{Actor, HeldOffice, OfficeAnswer, OfficeQuery};
+use chancery_domain::communications::is_undated;
+use chancery_proto::actors::v1::{Actor, HeldOffice, OfficeAnswer, OfficeQuery, TenureQualifier};
 use chancery_proto::common::v1::FuzzyDate;
-use chancery_proto::communications::v1::{Communication, CommunicationKind, Lifecycle};
+use chancery_proto::communications::v1::{
+    Communication, CommunicationKind, Lifecycle, Modality, StatusAssertion, Verification,
+};
 use chancery_proto::gateway::v1::{
     CommunicationEntry, ContactPair, Episode, InvolvedActor, Involvement, KindCount, OfficeAtTime,
-    ReadoutGroup, ResolvedHop, SourceUse, StatementEntry, TimelineEntry, timeline_entry,
+    ReadoutGroup, ResolvedHop, SourceUse, StatementEntry, StatusClaim, TimelineEntry,
+    timeline_entry,
 };
 use chancery_proto::statements::v1::{
-    AttributionHop, ContentMode, HopRelation, SourceDocument, Statement,
+    AttributionHop, ContentMode, HopRelation, RelayedSpeech, SourceDocument, Statement,
 };
 use chancery_runtime::fuzzy_date::bounds_of;
 
@@ -22,6 +50,22 @@ const HEADLINE_TEXT_CHARS: usize = 200;
 /// date sorts first and spans everything.
 pub(crate) fn date_key(date: Option<&FuzzyDate>) -> (i64, i64) {
     date.map_or((i64::MIN, i64::MAX), bounds_of)
+}
+
+/// Whether a date is unknown on the timeline: unset, or with neither bound (a date the source
+/// does not give). An interval open at one end still has the other bound and is dated.
+pub(crate) fn is_unknown_date(date: Option<&FuzzyDate>) -> bool {
+    date.is_none_or(|d| d.earliest.is_none() && d.latest.is_none())
+}
+
+/// The sort key of a placement ordinal: the ordinal when set (from 1), after every set one
+/// when unset (0).
+pub(crate) fn ordinal_key(ordinal: i32) -> i64 {
+    if ordinal > 0 {
+        i64::from(ordinal)
+    } else {
+        i64::MAX
+    }
 }
 
 /// A communication's date on the timeline: `occurred` when set, else `planned`; the flag is true
@@ -43,13 +87,21 @@ pub(crate) enum Member {
     Statement(usize),
 }
 
+/// The keyset position of a timeline entry: (unknown date, earliest, latest, ordinal key,
+/// subject). Also what a page token carries.
+pub(crate) type SlotKey<'a> = (bool, i64, i64, i64, &'a str);
+
 /// One member at its place on the timeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Slot {
+    /// True when its date is unknown (it goes after every dated entry).
+    pub(crate) unknown_date: bool,
     /// Earliest bound of its date.
     pub(crate) earliest: i64,
     /// Latest bound of its date.
     pub(crate) latest: i64,
+    /// Its placement ordinal in its document ([`ordinal_key`]); `i64::MAX` when it has none.
+    pub(crate) ordinal: i64,
     /// Its resource name.
     pub(crate) subject: String,
     /// Which member it is.
@@ -57,38 +109,56 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
-    /// The keyset position of the slot: `(earliest, latest, subject)`.
-    pub(crate) fn key(&self) -> (i64, i64, &str) {
-        (self.earliest, self.latest, &self.subject)
+    /// The keyset position of the slot.
+    pub(crate) fn key(&self) -> SlotKey<'_> {
+        (
+            self.unknown_date,
+            self.earliest,
+            self.latest,
+            self.ordinal,
+            &self.subject,
+        )
     }
 }
 
-/// Every member on the timeline, oldest first: ordered by the earliest then the latest bound of
-/// its date, then by resource name (which also makes the order total, so pages never overlap).
+/// Every member on the timeline, oldest first: dated entries by the earliest then the latest
+/// bound of their date, then by placement ordinal (statements of one date keep the order their
+/// document gives; entries without an ordinal after those with one), then by resource name;
+/// entries of unknown date after all of them, by ordinal then name. The order is total, so pages
+/// never overlap.
 pub(crate) fn timeline_order(
     communications: &[Communication],
     statements: &[Statement],
 ) -> Vec<Slot> {
+    let slot = |date: Option<&FuzzyDate>, ordinal: i32, subject: &str, member: Member| {
+        let (earliest, latest) = date_key(date);
+        Slot {
+            unknown_date: is_unknown_date(date),
+            earliest,
+            latest,
+            ordinal: ordinal_key(ordinal),
+            subject: subject.to_owned(),
+            member,
+        }
+    };
     let mut slots: Vec<Slot> = communications
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let (earliest, latest) = date_key(communication_date(c).0);
-            Slot {
-                earliest,
-                latest,
-                subject: c.name.clone(),
-                member: Member::Communication(i),
-            }
+            slot(
+                communication_date(c).0,
+                0,
+                &c.name,
+                Member::Communication(i),
+            )
         })
         .chain(statements.iter().enumerate().map(|(i, s)| {
-            let (earliest, latest) = date_key(s.said.as_ref());
-            Slot {
-                earliest,
-                latest,
-                subject: s.name.clone(),
-                member: Member::Statement(i),
-            }
+            slot(
+                s.said.as_ref(),
+                s.placement.as_ref().map_or(0, |p| p.ordinal),
+                &s.name,
+                Member::Statement(i),
+            )
         }))
         .collect();
     slots.sort_by(|a, b| a.key().cmp(&b.key()));
@@ -116,6 +186,48 @@ fn office_date(date: &FuzzyDate) -> FuzzyDate {
     }
 }
 
+/// Calls `visit(speakers, addressees)` for every relayed speech, at every depth.
+fn walk_relayed<'a>(relayed: &'a [RelayedSpeech], visit: &mut impl FnMut(&'a RelayedSpeech)) {
+    for speech in relayed {
+        visit(speech);
+        walk_relayed(&speech.relayed, visit);
+    }
+}
+
+/// The documents a communication cites: its sources, its topics' sources, its status log's,
+/// its durations', its outcomes' and its initiative claims'.
+fn communication_documents(communication: &Communication) -> impl Iterator<Item = &str> {
+    communication
+        .sources
+        .iter()
+        .chain(communication.topics.iter().flat_map(|t| &t.sources))
+        .chain(
+            communication
+                .status_log
+                .iter()
+                .filter_map(|s| s.source.as_ref()),
+        )
+        .chain(
+            communication
+                .durations
+                .iter()
+                .filter_map(|d| d.source.as_ref()),
+        )
+        .chain(
+            communication
+                .outcomes
+                .iter()
+                .filter_map(|o| o.source.as_ref()),
+        )
+        .chain(
+            communication
+                .participants
+                .iter()
+                .filter_map(|p| p.initiative_source.as_ref()),
+        )
+        .map(|s| s.document.as_str())
+}
+
 /// Collects what the second round resolves from the first round's members.
 pub(crate) fn wanted(
     episode: &Episode,
@@ -136,17 +248,23 @@ pub(crate) fn wanted(
         let (date, _) = communication_date(communication);
         for participant in &communication.participants {
             actors.insert(participant.actor.clone());
+            actors.insert(participant.initiative_asserted_by.clone());
             ask_office(&participant.actor, date);
         }
         for topic in &communication.topics {
             actors.extend(topic.mentioned_actors.iter().cloned());
-            documents.extend(topic.sources.iter().map(|s| s.document.clone()));
         }
         for status in &communication.status_log {
             actors.insert(status.asserted_by.clone());
-            documents.extend(status.source.iter().map(|s| s.document.clone()));
         }
-        documents.extend(communication.sources.iter().map(|s| s.document.clone()));
+        for duration in &communication.durations {
+            actors.insert(duration.asserted_by.clone());
+        }
+        for outcome in &communication.outcomes {
+            actors.extend(outcome.parties.iter().cloned());
+            actors.insert(outcome.asserted_by.clone());
+        }
+        documents.extend(communication_documents(communication).map(str::to_owned));
     }
     for statement in statements {
         actors.insert(statement.speaker.clone());
@@ -166,8 +284,13 @@ pub(crate) fn wanted(
             actors.insert(hop.reporter.clone());
             documents.insert(hop.document.clone());
         }
+        walk_relayed(&statement.relayed, &mut |speech| {
+            actors.extend(speech.speakers.iter().cloned());
+            actors.extend(speech.addressees.iter().cloned());
+        });
     }
     actors.extend(episode.actors_of_interest.iter().cloned());
+    actors.extend(episode.other_actors.iter().cloned());
     actors.remove("");
     documents.remove("");
     Wanted {
@@ -181,6 +304,32 @@ pub(crate) fn wanted(
             .collect(),
         documents: documents.into_iter().collect(),
     }
+}
+
+/// How a tenure's qualifier is written after the title; empty when the post is held plainly.
+fn qualifier_words(qualifier: i32) -> &'static str {
+    match TenureQualifier::try_from(qualifier).unwrap_or(TenureQualifier::Unspecified) {
+        TenureQualifier::Acting => "acting",
+        TenureQualifier::Interim => "interim",
+        TenureQualifier::Elect => "elect",
+        TenureQualifier::Designate => "designate",
+        TenureQualifier::Unspecified => "",
+    }
+}
+
+/// A title with its qualifier, as people read it: `President of the United States (elect)`;
+/// the title alone when held plainly.
+pub(crate) fn office_label(title: &str, qualifier: i32) -> String {
+    match qualifier_words(qualifier) {
+        "" => title.to_owned(),
+        words => format!("{title} ({words})"),
+    }
+}
+
+/// The label of a held office: its post's title with its tenure's qualifier.
+fn held_label(held: &HeldOffice) -> String {
+    let title = held.post.as_ref().map_or("", |p| p.title.as_str());
+    office_label(title, held.tenure.as_ref().map_or(0, |t| t.qualifier))
 }
 
 /// What the second round answered, keyed for assembly.
@@ -231,6 +380,14 @@ impl Resolved {
         }
     }
 
+    /// The publisher of `document`, when the document could be read.
+    fn publisher_of(&self, document: &str) -> Option<&str> {
+        self.documents
+            .get(document)
+            .map(|d| d.publisher.as_str())
+            .filter(|p| !p.is_empty())
+    }
+
     /// The offices `actor` held on `date`, surely held ones first.
     fn offices_at(&self, actor: &str, date: Option<&FuzzyDate>) -> Vec<&HeldOffice> {
         let Some(date) = date else {
@@ -245,20 +402,20 @@ impl Resolved {
         offices
     }
 
-    /// The office line of `actor` on `date`: the titles of the posts held, surely held ones
+    /// The office line of `actor` on `date`: the labels of the posts held (titles with their
+    /// qualifier, so an elect or acting holder never reads as the holder), surely held ones
     /// first, those the fuzzy dates only allow marked `(possibly)`; empty when none is recorded.
     pub(crate) fn office_line(&self, actor: &str, date: Option<&FuzzyDate>) -> String {
         self.offices_at(actor, date)
             .into_iter()
-            .filter_map(|held| {
-                let title = held.post.as_ref()?.title.as_str();
-                (!title.is_empty()).then(|| {
-                    if held.certain {
-                        title.to_owned()
-                    } else {
-                        format!("{title} (possibly)")
-                    }
-                })
+            .filter(|held| held.post.as_ref().is_some_and(|p| !p.title.is_empty()))
+            .map(|held| {
+                let label = held_label(held);
+                if held.certain {
+                    label
+                } else {
+                    format!("{label} (possibly)")
+                }
             })
             .collect::<Vec<_>>()
             .join("; ")
@@ -271,11 +428,14 @@ impl Resolved {
 pub(crate) struct Readouts {
     /// Per communication: each issuer and its statements, in order of first appearance.
     pub(crate) groups: HashMap<String, Vec<(String, Vec<String>)>>,
-    /// Per communication: the statements about it that belong to no readout.
+    /// Per communication: the statements about it that belong to no readout of it (including
+    /// those naming it in `related_communications`).
     pub(crate) others: HashMap<String, Vec<String>>,
 }
 
-/// Groups statements (given in timeline order) by (communication, readout issuer).
+/// Groups statements (given in timeline order) by (communication, readout issuer). A readout
+/// is of the statement's `communication`; a statement is listed among the other statements of
+/// each of its `related_communications`.
 pub(crate) fn group_readouts<'a>(statements: impl IntoIterator<Item = &'a Statement>) -> Readouts {
     let mut readouts = Readouts::default();
     for statement in statements {
@@ -302,6 +462,20 @@ pub(crate) fn group_readouts<'a>(statements: impl IntoIterator<Item = &'a Statem
                 .or_default()
                 .push(statement.name.clone()),
         }
+        let mut related: Vec<&String> = Vec::new();
+        for communication in &statement.related_communications {
+            if !communication.is_empty()
+                && *communication != statement.communication
+                && !related.contains(&communication)
+            {
+                related.push(communication);
+                readouts
+                    .others
+                    .entry(communication.clone())
+                    .or_default()
+                    .push(statement.name.clone());
+            }
+        }
     }
     readouts
 }
@@ -323,9 +497,27 @@ fn readout_groups(
         .collect()
 }
 
+/// Whether a communication counts as a contact: its computed lifecycle is HELD or IN_PROGRESS
+/// and no party denied it (verification neither DENIED_BY_PARTY nor DISPUTED).
+pub(crate) fn is_held(communication: &Communication) -> bool {
+    matches!(
+        Lifecycle::try_from(communication.lifecycle),
+        Ok(Lifecycle::Held | Lifecycle::InProgress)
+    ) && !is_denied(communication)
+}
+
+/// Whether a party denied the communication: verification DENIED_BY_PARTY or DISPUTED.
+pub(crate) fn is_denied(communication: &Communication) -> bool {
+    matches!(
+        Verification::try_from(communication.verification),
+        Ok(Verification::DeniedByParty | Verification::Disputed)
+    )
+}
+
 /// The contact pairs of the communications (given oldest first): every pair of distinct
-/// participants of each, counted overall and by kind, ordered by count (highest first) then by
-/// the two resource names.
+/// participants of each. Held communications ([`is_held`]) are counted overall and by kind;
+/// the others go to `not_held`, so a pair with only those has count 0. Ordered by count
+/// (highest first) then by the two resource names.
 pub(crate) fn contact_pairs<'a>(
     communications: impl IntoIterator<Item = &'a Communication>,
     resolved: &Resolved,
@@ -333,10 +525,12 @@ pub(crate) fn contact_pairs<'a>(
     #[derive(Default)]
     struct Tally<'c> {
         by_kind: BTreeMap<i32, i32>,
-        communications: Vec<&'c str>,
+        held: Vec<&'c str>,
+        not_held: Vec<&'c str>,
     }
     let mut pairs: HashMap<(&str, &str), Tally<'_>> = HashMap::new();
     for communication in communications {
+        let held = is_held(communication);
         let mut actors: Vec<&str> = communication
             .participants
             .iter()
@@ -348,11 +542,16 @@ pub(crate) fn contact_pairs<'a>(
         for (i, a) in actors.iter().enumerate() {
             for b in &actors[i + 1..] {
                 let tally = pairs.entry((a, b)).or_default();
-                *tally.by_kind.entry(communication.kind).or_default() += 1;
-                tally.communications.push(&communication.name);
+                if held {
+                    *tally.by_kind.entry(communication.kind).or_default() += 1;
+                    tally.held.push(&communication.name);
+                } else {
+                    tally.not_held.push(&communication.name);
+                }
             }
         }
     }
+    let owned = |names: Vec<&str>| names.into_iter().map(str::to_owned).collect();
     let mut contacts: Vec<ContactPair> = pairs
         .into_iter()
         .map(|((a, b), tally)| ContactPair {
@@ -360,18 +559,14 @@ pub(crate) fn contact_pairs<'a>(
             actor_b: b.to_owned(),
             actor_a_display_name: resolved.display_name(a),
             actor_b_display_name: resolved.display_name(b),
-            count: tally.communications.len() as i32,
+            count: tally.held.len() as i32,
             by_kind: tally
                 .by_kind
                 .into_iter()
                 .map(|(kind, count)| KindCount { kind, count })
                 .collect(),
-            communications: tally
-                .communications
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-            not_held: Vec::new(),
+            communications: owned(tally.held),
+            not_held: owned(tally.not_held),
         })
         .collect();
     contacts.sort_by(|x, y| {
@@ -396,30 +591,56 @@ fn relation_words(relation: i32) -> &'static str {
     }
 }
 
+/// One hop as the attribution sentence names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HopName<'a> {
+    /// The reporter's resource name (empty for an unnamed source).
+    pub(crate) reporter: &'a str,
+    /// How the hop is named: the reporter's name, with the unnamed source's words when the text
+    /// gives some (`TASS (“reports”)`), or those words alone (`local media`).
+    pub(crate) name: String,
+    /// The hop's relation.
+    pub(crate) relation: i32,
+}
+
+/// How a hop is named in the sentence: see [`HopName::name`]; `an unnamed source` when the
+/// text gives neither a reporter nor words for it.
+fn hop_name(hop: &AttributionHop, resolved: &Resolved) -> String {
+    match (hop.reporter.is_empty(), hop.unnamed_source.is_empty()) {
+        (false, true) => resolved.label(&hop.reporter).to_owned(),
+        (false, false) => format!(
+            "{} (“{}”)",
+            resolved.label(&hop.reporter),
+            hop.unnamed_source
+        ),
+        (true, false) => hop.unnamed_source.clone(),
+        (true, true) => "an unnamed source".to_owned(),
+    }
+}
+
 /// The chain as a sentence, from the document we hold to the speaker: each reporter's name,
 /// joined to the next layer's by its relation, such as `Publisher of the seed article, reporting
 /// TASS, citing BFM TV, told by Anne-Claire Legendre`. When the last reporter is the speaker
 /// itself (an outlet's own words), the sentence ends with it.
 pub(crate) fn attribution_sentence(
-    hops: &[(&str, i32)],
+    hops: &[HopName<'_>],
     speaker: &str,
     speaker_name: &str,
-    name_of: impl Fn(&str) -> String,
 ) -> String {
     let mut sentence = String::new();
-    for (i, (reporter, relation)) in hops.iter().enumerate() {
+    for (i, hop) in hops.iter().enumerate() {
         if i == 0 {
-            sentence.push_str(&name_of(reporter));
+            sentence.push_str(&hop.name);
         }
         let next_name = match hops.get(i + 1) {
-            Some((next, _)) => name_of(next),
-            None if *reporter == speaker => break,
-            None => speaker_name.to_owned(),
+            Some(next) => next.name.as_str(),
+            None if !hop.reporter.is_empty() && hop.reporter == speaker => break,
+            None => speaker_name,
         };
         sentence.push_str(", ");
-        sentence.push_str(relation_words(*relation));
+        sentence.push_str(relation_words(hop.relation));
         sentence.push(' ');
-        sentence.push_str(&next_name);
+        sentence.push_str(next_name);
     }
     if sentence.is_empty() {
         sentence.push_str(speaker_name);
@@ -476,9 +697,187 @@ fn lifecycle_label(lifecycle: i32) -> &'static str {
     }
 }
 
+/// A lifecycle word as firmly as the claim makes it: `possibly held` when hedged, `due to be
+/// held` when stated as expected (a lifecycle that is already a plan, such as `expected` or
+/// `scheduled`, stays as it is); empty when no lifecycle is set.
+fn modal_lifecycle(lifecycle: i32, modality: i32) -> String {
+    let word = lifecycle_label(lifecycle);
+    if word.is_empty() {
+        return String::new();
+    }
+    let planned = matches!(
+        Lifecycle::try_from(lifecycle),
+        Ok(Lifecycle::Proposed | Lifecycle::Requested | Lifecycle::Expected | Lifecycle::Scheduled)
+    );
+    match Modality::try_from(modality).unwrap_or(Modality::Unspecified) {
+        Modality::Hedged => format!("possibly {word}"),
+        Modality::Expected if !planned => format!("due to be {word}"),
+        _ => word.to_owned(),
+    }
+}
+
+/// The order in which the computed state takes a status log: dated entries by the earliest
+/// bound of `as_of` (an interval open at its start first), then undated ones (see
+/// [`is_undated`]), each group in the order appended.
+pub(crate) fn status_order(log: &[StatusAssertion]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..log.len()).collect();
+    order.sort_by_key(|&i| {
+        let status = &log[i];
+        if is_undated(status) {
+            (true, 0)
+        } else {
+            (false, date_key(status.as_of.as_ref()).0)
+        }
+    });
+    order
+}
+
+/// The claims of a communication's status log, in [`status_order`], each with its asserter's
+/// display name, else its document's publisher's (when both could be read), else empty.
+pub(crate) fn status_claims(
+    communication: &Communication,
+    resolved: &Resolved,
+) -> Vec<StatusClaim> {
+    status_order(&communication.status_log)
+        .into_iter()
+        .map(|i| {
+            let status = &communication.status_log[i];
+            let asserted_by_display_name = if status.asserted_by.is_empty() {
+                status
+                    .source
+                    .as_ref()
+                    .and_then(|s| resolved.publisher_of(&s.document))
+                    .map(|p| resolved.display_name(p))
+                    .unwrap_or_default()
+            } else {
+                resolved.display_name(&status.asserted_by)
+            };
+            StatusClaim {
+                status: Some(status.clone()),
+                asserted_by_display_name,
+            }
+        })
+        .collect()
+}
+
+/// Who makes a claim, to name in words: the asserter (its display name, else its resource
+/// name), else the publisher of the claim's document when it could be read; empty otherwise.
+fn claimant<'a>(status: &'a StatusAssertion, resolved: &'a Resolved) -> &'a str {
+    if !status.asserted_by.is_empty() {
+        return resolved.label(&status.asserted_by);
+    }
+    status
+        .source
+        .as_ref()
+        .and_then(|s| resolved.publisher_of(&s.document))
+        .map_or("", |p| resolved.label(p))
+}
+
+/// One status claim in words, naming who makes it: `reported held by Kremlin press service`,
+/// `denied by Élysée`, `expected, confirmed by Anne-Claire Legendre`, `possibly held (TASS)`,
+/// `cancelled (Kremlin press service; reason: the situation on the ground)`. A claim with a
+/// verification names its claimant with `by`; one asserting a lifecycle only names it in
+/// parentheses (`held by X` would read as X holding it).
+pub(crate) fn claim_words(status: &StatusAssertion, who: &str) -> String {
+    let lifecycle = modal_lifecycle(status.lifecycle, status.modality);
+    let hedged = status.modality == Modality::Hedged as i32;
+    let verification =
+        Verification::try_from(status.verification).unwrap_or(Verification::Unspecified);
+    let joined = |before: &str, after: &str| match (before.is_empty(), after.is_empty()) {
+        (true, _) => after.to_owned(),
+        (_, true) => before.to_owned(),
+        _ => format!("{before}, {after}"),
+    };
+    let possibly = |words: &str| {
+        if hedged && lifecycle.is_empty() {
+            format!("possibly {words}")
+        } else {
+            words.to_owned()
+        }
+    };
+    let mut remarks = Vec::new();
+    let (what, by) = match verification {
+        Verification::Unspecified => (lifecycle.clone(), None),
+        Verification::ReportedUnconfirmed => (
+            possibly(&format!("reported {lifecycle}").trim_end().to_owned()),
+            Some("by"),
+        ),
+        Verification::ConfirmedByOneParty => {
+            (joined(&lifecycle, &possibly("confirmed")), Some("by"))
+        }
+        Verification::ConfirmedByAllParties => (
+            joined(&lifecycle, &possibly("confirmed for all parties")),
+            Some("by"),
+        ),
+        Verification::DeniedByParty | Verification::Disputed => {
+            if !lifecycle.is_empty() {
+                remarks.push(format!("as {lifecycle}"));
+            }
+            (possibly("denied"), Some("by"))
+        }
+        Verification::NoComment => (joined(&lifecycle, "no comment"), Some("from")),
+    };
+    let what = if what.is_empty() {
+        "status claim".to_owned()
+    } else {
+        what
+    };
+    let mut words = what;
+    let mut before = Vec::new();
+    match by {
+        Some(by) if !who.is_empty() => {
+            words.push(' ');
+            words.push_str(by);
+            words.push(' ');
+            words.push_str(who);
+        }
+        None if !who.is_empty() => before.push(who.to_owned()),
+        _ => {}
+    }
+    before.append(&mut remarks);
+    let mut remarks = before;
+    if !status.reason.is_empty() {
+        remarks.push(format!("reason: {}", status.reason));
+    }
+    if !remarks.is_empty() {
+        words.push_str(&format!(" ({})", remarks.join("; ")));
+    }
+    words
+}
+
+/// What is known of a communication's status, in words: each claim of its log in
+/// [`status_order`], as [`claim_words`], joined by `; `, such as `reported held by Kremlin
+/// press service; denied by Élysée`. Empty when the log is.
+pub(crate) fn status_summary(communication: &Communication, resolved: &Resolved) -> String {
+    status_order(&communication.status_log)
+        .into_iter()
+        .map(|i| {
+            let status = &communication.status_log[i];
+            claim_words(status, claimant(status, resolved))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The computed lifecycle as firmly as the claim that set it makes it: the lifecycle word,
+/// `possibly …` when the last claim setting a lifecycle (in [`status_order`]) is hedged.
+fn computed_lifecycle_words(communication: &Communication) -> String {
+    let log = &communication.status_log;
+    let modality = status_order(log)
+        .into_iter()
+        .rev()
+        .map(|i| &log[i])
+        .find(|s| s.lifecycle != Lifecycle::Unspecified as i32)
+        .filter(|s| s.lifecycle == communication.lifecycle)
+        .map_or(0, |s| s.modality);
+    modal_lifecycle(communication.lifecycle, modality)
+}
+
 /// A communication's headline, such as `Phone call: Emmanuel Macron, Vladimir Putin — expected`:
-/// its kind, its participants' names, and its computed lifecycle (or `planned` when only its
-/// planned date is known and no lifecycle was asserted).
+/// its kind, its participants' names, and its computed lifecycle (`possibly held` when the claim
+/// that set it is hedged), or `planned` when only its planned date is known and no lifecycle was
+/// asserted. A communication a party denied (verification DENIED_BY_PARTY or DISPUTED) never
+/// reads as held: `— reported held, denied`.
 pub(crate) fn communication_headline(
     communication: &Communication,
     planned: bool,
@@ -494,13 +893,17 @@ pub(crate) fn communication_headline(
         kind_label(communication.kind),
         participants.join(", ")
     );
-    let status = match lifecycle_label(communication.lifecycle) {
-        "" if planned => "planned",
-        status => status,
+    let lifecycle = computed_lifecycle_words(communication);
+    let status = match (lifecycle.as_str(), is_denied(communication)) {
+        ("", false) if planned => "planned".to_owned(),
+        ("", true) if planned => "planned, denied".to_owned(),
+        ("", true) => "denied".to_owned(),
+        (lifecycle, true) => format!("reported {lifecycle}, denied"),
+        (lifecycle, false) => lifecycle.to_owned(),
     };
     if !status.is_empty() {
         headline.push_str(" — ");
-        headline.push_str(status);
+        headline.push_str(&status);
     }
     headline
 }
@@ -597,7 +1000,8 @@ pub(crate) fn communication_entry(
                 .get(&communication.name)
                 .cloned()
                 .unwrap_or_default(),
-            ..Default::default()
+            status_claims: status_claims(communication, resolved),
+            status_summary: status_summary(communication, resolved),
         })),
     }
 }
@@ -605,16 +1009,19 @@ pub(crate) fn communication_entry(
 /// The timeline entry of a statement.
 pub(crate) fn statement_entry(statement: &Statement, resolved: &Resolved) -> TimelineEntry {
     let speaker_office = resolved.office_line(&statement.speaker, statement.said.as_ref());
-    let hops: Vec<(&str, i32)> = statement
+    let hops: Vec<HopName<'_>> = statement
         .attribution_chain
         .iter()
-        .map(|h| (h.reporter.as_str(), h.relation))
+        .map(|h| HopName {
+            reporter: &h.reporter,
+            name: hop_name(h, resolved),
+            relation: h.relation,
+        })
         .collect();
     let attribution = attribution_sentence(
         &hops,
         &statement.speaker,
         resolved.label(&statement.speaker),
-        |actor| resolved.label(actor).to_owned(),
     );
     TimelineEntry {
         when: statement.said.clone(),
@@ -631,7 +1038,8 @@ pub(crate) fn statement_entry(statement: &Statement, resolved: &Resolved) -> Tim
 }
 
 /// How every actor takes part in the episode, from the members, the documents they cite and the
-/// episode's actors of interest.
+/// episode's actors of interest and other actors (see the module documentation for the new
+/// fields' involvements).
 pub(crate) fn involvements(
     episode: &Episode,
     communications: &[Communication],
@@ -647,6 +1055,10 @@ pub(crate) fn involvements(
     for communication in communications {
         for participant in &communication.participants {
             add(&participant.actor, Involvement::Participant);
+            add(
+                &participant.initiative_asserted_by,
+                Involvement::StatusSource,
+            );
         }
         for topic in &communication.topics {
             for actor in &topic.mentioned_actors {
@@ -655,6 +1067,15 @@ pub(crate) fn involvements(
         }
         for status in &communication.status_log {
             add(&status.asserted_by, Involvement::StatusSource);
+        }
+        for duration in &communication.durations {
+            add(&duration.asserted_by, Involvement::StatusSource);
+        }
+        for outcome in &communication.outcomes {
+            for party in &outcome.parties {
+                add(party, Involvement::Mentioned);
+            }
+            add(&outcome.asserted_by, Involvement::StatusSource);
         }
     }
     for statement in statements {
@@ -675,15 +1096,29 @@ pub(crate) fn involvements(
         for hop in &statement.attribution_chain {
             add(&hop.reporter, Involvement::Reporter);
         }
+        walk_relayed(&statement.relayed, &mut |speech| {
+            for actor in &speech.speakers {
+                add(actor, Involvement::RelayedSpeaker);
+            }
+            for actor in &speech.addressees {
+                add(actor, Involvement::Addressee);
+            }
+        });
     }
     for document in documents {
         add(&document.publisher, Involvement::Publisher);
         for asset in &document.media_assets {
             add(&asset.credit_actor, Involvement::MediaCredit);
         }
+        for author in &document.author_actors {
+            add(author, Involvement::Author);
+        }
     }
     for actor in &episode.actors_of_interest {
         add(actor, Involvement::OfInterest);
+    }
+    for actor in &episode.other_actors {
+        add(actor, Involvement::Recorded);
     }
     involved
 }
@@ -712,7 +1147,8 @@ pub(crate) fn involved_actors(
                     post: tenure.map(|t| t.post.clone()).unwrap_or_default(),
                     tenure: tenure.map(|t| t.name.clone()).unwrap_or_default(),
                     certain: office.certain,
-                    ..Default::default()
+                    qualifier: tenure.map_or(0, |t| t.qualifier),
+                    label: held_label(office),
                 });
         }
     }
@@ -757,7 +1193,9 @@ pub(crate) fn involved_actors(
 }
 
 /// The source documents: every document cited (by name only when it could not be read), with
-/// the statements and communications citing it in timeline order, ordered by name.
+/// the statements and communications citing it in timeline order, ordered by name. A
+/// communication cites the documents of its sources, topics, status log, durations, outcomes and
+/// initiative claims.
 pub(crate) fn sources(
     cited: &[String],
     timeline: &[Slot],
@@ -792,15 +1230,7 @@ pub(crate) fn sources(
     for slot in timeline {
         let (cites, is_statement): (BTreeSet<&str>, bool) = match slot.member {
             Member::Communication(i) => {
-                let c = &communications[i];
-                let cites = c
-                    .sources
-                    .iter()
-                    .chain(c.topics.iter().flat_map(|t| &t.sources))
-                    .chain(c.status_log.iter().filter_map(|s| s.source.as_ref()))
-                    .map(|s| s.document.as_str())
-                    .collect();
-                (cites, false)
+                (communication_documents(&communications[i]).collect(), false)
             }
             Member::Statement(i) => {
                 let s = &statements[i];
@@ -831,8 +1261,10 @@ pub(crate) fn sources(
 mod tests {
     use super::*;
     use chancery_proto::actors::v1::{Post, Tenure};
-    use chancery_proto::communications::v1::Participant;
-    use chancery_proto::statements::v1::{Content, QuotedSpan, Readout};
+    use chancery_proto::communications::v1::{DurationClaim, Outcome, Participant};
+    use chancery_proto::statements::v1::{
+        Content, DocumentPlacement, DocumentSection, QuotedSpan, Readout,
+    };
     use chancery_runtime::errors::Violations;
     use chancery_runtime::fuzzy_date::normalize;
 
@@ -927,21 +1359,67 @@ mod tests {
         assert!(!communication_date(&communications[1]).1, "occurred wins");
     }
 
+    /// A communication whose computed state is `lifecycle` and `verification`.
+    fn with_status(
+        mut communication: Communication,
+        lifecycle: Lifecycle,
+        verification: Verification,
+    ) -> Communication {
+        communication.lifecycle = lifecycle as i32;
+        communication.verification = verification as i32;
+        communication
+    }
+
     #[test]
-    fn contacts_count_every_pair_once_per_communication() {
+    fn contacts_count_held_communications_only_and_list_the_others_as_not_held() {
+        use Lifecycle::{Cancelled, Expected, Held, InProgress, Unspecified};
+        use Verification::{ConfirmedByOneParty, DeniedByParty, Disputed};
+        let v0 = Verification::Unspecified;
         let communications = vec![
-            call(
-                "c1",
-                Some("2022-03-12"),
-                None,
-                &["macron", "scholz", "putin"],
+            with_status(
+                call(
+                    "c1",
+                    Some("2022-03-12"),
+                    None,
+                    &["macron", "scholz", "putin"],
+                ),
+                Held,
+                v0,
             ),
-            call("c2", Some("2022-03-22"), None, &["putin", "macron"]),
-            call(
-                "c3",
-                None,
-                Some("2022-03-29"),
-                &["macron", "putin", "macron"],
+            with_status(
+                call("c2", Some("2022-03-22"), None, &["putin", "macron"]),
+                InProgress,
+                ConfirmedByOneParty,
+            ),
+            with_status(
+                call(
+                    "c3",
+                    None,
+                    Some("2022-03-29"),
+                    &["macron", "putin", "macron"],
+                ),
+                Expected,
+                ConfirmedByOneParty,
+            ),
+            with_status(
+                call("c4", Some("2022-03-30"), None, &["macron", "putin"]),
+                Held,
+                Disputed,
+            ),
+            with_status(
+                call("c5", Some("2022-03-31"), None, &["macron", "putin"]),
+                Held,
+                DeniedByParty,
+            ),
+            with_status(
+                call("c6", Some("2022-04-01"), None, &["macron", "zelensky"]),
+                Cancelled,
+                v0,
+            ),
+            with_status(
+                call("c7", Some("2022-04-02"), None, &["macron", "zelensky"]),
+                Unspecified,
+                v0,
             ),
         ];
         let resolved = Resolved::new(
@@ -950,16 +1428,53 @@ mod tests {
             Vec::new(),
         );
         let contacts = contact_pairs(&communications, &resolved);
-        let summary: Vec<(&str, &str, i32)> = contacts
+        let summary: Vec<(&str, &str, i32, Vec<&str>, Vec<&str>)> = contacts
             .iter()
-            .map(|c| (c.actor_a.as_str(), c.actor_b.as_str(), c.count))
+            .map(|c| {
+                (
+                    c.actor_a.as_str(),
+                    c.actor_b.as_str(),
+                    c.count,
+                    c.communications.iter().map(String::as_str).collect(),
+                    c.not_held.iter().map(String::as_str).collect(),
+                )
+            })
             .collect();
         assert_eq!(
             summary,
             [
-                ("actors/macron", "actors/putin", 3),
-                ("actors/macron", "actors/scholz", 1),
-                ("actors/putin", "actors/scholz", 1),
+                (
+                    "actors/macron",
+                    "actors/putin",
+                    2,
+                    vec!["communications/c1", "communications/c2"],
+                    vec![
+                        "communications/c3",
+                        "communications/c4",
+                        "communications/c5"
+                    ],
+                ),
+                (
+                    "actors/macron",
+                    "actors/scholz",
+                    1,
+                    vec!["communications/c1"],
+                    vec![]
+                ),
+                (
+                    "actors/putin",
+                    "actors/scholz",
+                    1,
+                    vec!["communications/c1"],
+                    vec![]
+                ),
+                (
+                    "actors/macron",
+                    "actors/zelensky",
+                    0,
+                    vec![],
+                    vec!["communications/c6", "communications/c7"],
+                ),
             ]
         );
         assert_eq!(contacts[0].actor_a_display_name, "Emmanuel Macron");
@@ -971,17 +1486,11 @@ mod tests {
             contacts[0].by_kind,
             [KindCount {
                 kind: CommunicationKind::PhoneCall as i32,
-                count: 3
-            }]
+                count: 2
+            }],
+            "only held ones are counted by kind"
         );
-        assert_eq!(
-            contacts[0].communications,
-            [
-                "communications/c1",
-                "communications/c2",
-                "communications/c3"
-            ]
-        );
+        assert!(contacts[3].by_kind.is_empty());
     }
 
     #[test]
@@ -1046,44 +1555,90 @@ mod tests {
 
     #[test]
     fn attribution_reads_from_the_document_to_the_speaker() {
-        let names: HashMap<&str, &str> = [
-            ("actors/pub", "Publisher of the seed article"),
-            ("actors/tass", "TASS"),
-            ("actors/bfm", "BFM TV"),
-        ]
-        .into_iter()
-        .collect();
-        let name_of = |actor: &str| names.get(actor).copied().unwrap_or(actor).to_owned();
+        let hop = |reporter: &'static str, name: &str, relation: HopRelation| HopName {
+            reporter,
+            name: name.to_owned(),
+            relation: relation as i32,
+        };
         let chain = [
-            ("actors/pub", HopRelation::Reported as i32),
-            ("actors/tass", HopRelation::Citing as i32),
-            ("actors/bfm", HopRelation::Told as i32),
+            hop(
+                "actors/pub",
+                "Publisher of the seed article",
+                HopRelation::Reported,
+            ),
+            hop("actors/tass", "TASS", HopRelation::Citing),
+            hop("actors/bfm", "BFM TV", HopRelation::Told),
         ];
         assert_eq!(
-            attribution_sentence(&chain, "actors/legendre", "Anne-Claire Legendre", name_of),
+            attribution_sentence(&chain, "actors/legendre", "Anne-Claire Legendre"),
             "Publisher of the seed article, reporting TASS, citing BFM TV, told by Anne-Claire Legendre"
         );
         // An outlet's own words end with the outlet.
         assert_eq!(
             attribution_sentence(
-                &[("actors/pub", HopRelation::Reported as i32)],
+                &[hop(
+                    "actors/pub",
+                    "Publisher of the seed article",
+                    HopRelation::Reported
+                )],
                 "actors/pub",
                 "Publisher of the seed article",
-                name_of
             ),
             "Publisher of the seed article"
         );
-        // Unknown names fall back to resource names; no chain is the speaker alone.
-        assert_eq!(
-            attribution_sentence(
-                &[("actors/unknown", HopRelation::AccordingTo as i32)],
-                "actors/s",
-                "S",
-                name_of
-            ),
-            "actors/unknown, according to S"
+        assert_eq!(attribution_sentence(&[], "actors/s", "S"), "S");
+    }
+
+    #[test]
+    fn hops_are_named_by_reporter_unnamed_source_or_both() {
+        let resolved = Resolved::new(
+            vec![
+                person("actors/pub", "The Publisher"),
+                person("actors/tass", "TASS"),
+            ],
+            Vec::new(),
+            Vec::new(),
         );
-        assert_eq!(attribution_sentence(&[], "actors/s", "S", name_of), "S");
+        let statement = Statement {
+            speaker: "actors/peskov".into(),
+            attribution_chain: vec![
+                AttributionHop {
+                    reporter: "actors/pub".into(),
+                    relation: HopRelation::Reported as i32,
+                    ..Default::default()
+                },
+                AttributionHop {
+                    reporter: "actors/tass".into(),
+                    relation: HopRelation::Citing as i32,
+                    unnamed_source: "reports".into(),
+                    ..Default::default()
+                },
+                AttributionHop {
+                    relation: HopRelation::Citing as i32,
+                    unnamed_source: "sources familiar with the matter".into(),
+                    ..Default::default()
+                },
+                AttributionHop {
+                    relation: HopRelation::Told as i32,
+                    ..Default::default()
+                },
+                AttributionHop {
+                    reporter: "actors/unknown".into(),
+                    relation: HopRelation::AccordingTo as i32,
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let entry = statement_entry(&statement, &resolved);
+        let Some(timeline_entry::Entry::Statement(said)) = entry.entry else {
+            panic!("a statement entry");
+        };
+        assert_eq!(
+            said.attribution,
+            "The Publisher, reporting TASS (“reports”), citing sources familiar with the matter, \
+             citing an unnamed source, told by actors/unknown, according to actors/peskov"
+        );
     }
 
     #[test]
@@ -1263,5 +1818,550 @@ mod tests {
             0,
             "known by name only"
         );
+    }
+
+    fn unknown(as_reported: &str) -> Option<FuzzyDate> {
+        let mut violations = Violations::default();
+        let date = normalize(
+            &mut violations,
+            "date",
+            &FuzzyDate {
+                as_reported: as_reported.into(),
+                source: chancery_proto::common::v1::DateSource::Unknown as i32,
+                ..Default::default()
+            },
+        );
+        assert!(violations.is_empty(), "{violations}");
+        date
+    }
+
+    fn placed(name: &str, when: Option<FuzzyDate>, ordinal: i32) -> Statement {
+        Statement {
+            name: format!("statements/{name}"),
+            speaker: "actors/x".into(),
+            said: when,
+            placement: Some(DocumentPlacement {
+                section: DocumentSection::Body as i32,
+                ordinal,
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn held_office(title: &str, qualifier: TenureQualifier, certain: bool) -> HeldOffice {
+        HeldOffice {
+            tenure: Some(Tenure {
+                name: "actors/vance/tenures/t1".into(),
+                post: "posts/vp".into(),
+                qualifier: qualifier as i32,
+                ..Default::default()
+            }),
+            post: Some(Post {
+                title: title.into(),
+                ..Default::default()
+            }),
+            certain,
+        }
+    }
+
+    #[test]
+    fn offices_carry_their_qualifier_and_the_label_says_it() {
+        assert_eq!(
+            office_label(
+                "President of the United States",
+                TenureQualifier::Elect as i32
+            ),
+            "President of the United States (elect)"
+        );
+        assert_eq!(
+            office_label("Minister", TenureQualifier::Acting as i32),
+            "Minister (acting)"
+        );
+        assert_eq!(
+            office_label("Minister", TenureQualifier::Interim as i32),
+            "Minister (interim)"
+        );
+        assert_eq!(
+            office_label("Minister", TenureQualifier::Designate as i32),
+            "Minister (designate)"
+        );
+        assert_eq!(office_label("Minister", 0), "Minister", "plainly held");
+
+        let resolved = Resolved::new(
+            vec![person("actors/trump", "Donald Trump")],
+            vec![(
+                OfficeQuery {
+                    actor: "actors/trump".into(),
+                    date: date("2024-12-10"),
+                },
+                OfficeAnswer {
+                    offices: vec![
+                        held_office(
+                            "President of the United States",
+                            TenureQualifier::Elect,
+                            true,
+                        ),
+                        held_office("Chair", TenureQualifier::Acting, false),
+                    ],
+                    ..Default::default()
+                },
+            )],
+            Vec::new(),
+        );
+        let mut statement = said("s", "2024-12-10");
+        statement.speaker = "actors/trump".into();
+        let entry = statement_entry(&statement, &resolved);
+        let Some(timeline_entry::Entry::Statement(said)) = &entry.entry else {
+            panic!("a statement entry");
+        };
+        assert_eq!(
+            said.speaker_office,
+            "President of the United States (elect); Chair (acting) (possibly)"
+        );
+        assert_eq!(
+            entry.headline,
+            "Donald Trump (President of the United States (elect); Chair (acting) (possibly))"
+        );
+
+        let involved = involvements(&Episode::default(), &[], &[statement], &[]);
+        let actors = involved_actors(involved, &resolved);
+        let offices: Vec<(&str, &str, i32, &str, bool)> = actors[0]
+            .offices
+            .iter()
+            .map(|o| {
+                (
+                    o.title.as_str(),
+                    o.label.as_str(),
+                    o.qualifier,
+                    o.tenure.as_str(),
+                    o.certain,
+                )
+            })
+            .collect();
+        assert_eq!(
+            offices,
+            [
+                (
+                    "President of the United States",
+                    "President of the United States (elect)",
+                    TenureQualifier::Elect as i32,
+                    "actors/vance/tenures/t1",
+                    true
+                ),
+                (
+                    "Chair",
+                    "Chair (acting)",
+                    TenureQualifier::Acting as i32,
+                    "actors/vance/tenures/t1",
+                    false
+                ),
+            ]
+        );
+    }
+
+    fn claim(
+        lifecycle: Lifecycle,
+        verification: Verification,
+        asserted_by: &str,
+        as_of: Option<FuzzyDate>,
+    ) -> StatusAssertion {
+        StatusAssertion {
+            lifecycle: lifecycle as i32,
+            verification: verification as i32,
+            asserted_by: asserted_by.into(),
+            as_of,
+            ..Default::default()
+        }
+    }
+
+    fn status_resolved() -> Resolved {
+        Resolved::new(
+            vec![
+                person("actors/macron", "Emmanuel Macron"),
+                person("actors/putin", "Vladimir Putin"),
+                person("actors/kremlin", "Kremlin press service"),
+                person("actors/elysee", "Élysée"),
+                person("actors/legendre", "Anne-Claire Legendre"),
+                person("actors/pub", "The Publisher"),
+            ],
+            Vec::new(),
+            vec![SourceDocument {
+                name: "documents/d".into(),
+                publisher: "actors/pub".into(),
+                ..Default::default()
+            }],
+        )
+    }
+
+    #[test]
+    fn a_denied_or_disputed_communication_never_reads_as_held() {
+        let resolved = status_resolved();
+        let mut c = call("c", Some("2022-03-26"), None, &["macron", "putin"]);
+        c.status_log = vec![
+            claim(
+                Lifecycle::Held,
+                Verification::ReportedUnconfirmed,
+                "actors/kremlin",
+                date("2022-03-26"),
+            ),
+            claim(
+                Lifecycle::Unspecified,
+                Verification::DeniedByParty,
+                "actors/elysee",
+                date("2022-03-27"),
+            ),
+        ];
+        chancery_domain::communications::recompute(&mut c);
+        assert_eq!(c.verification, Verification::Disputed as i32);
+        assert_eq!(c.lifecycle, Lifecycle::Held as i32);
+        let entry = communication_entry(&c, &Readouts::default(), &resolved);
+        assert_eq!(
+            entry.headline,
+            "Phone call: Emmanuel Macron, Vladimir Putin — reported held, denied"
+        );
+        let Some(timeline_entry::Entry::Communication(e)) = &entry.entry else {
+            panic!("a communication entry");
+        };
+        assert_eq!(
+            e.status_summary,
+            "reported held by Kremlin press service; denied by Élysée"
+        );
+        assert!(!is_held(&c), "not a contact");
+
+        // Denied only (no earlier report): still never held.
+        let denied = with_status(
+            call("d", Some("2022-03-26"), None, &["macron"]),
+            Lifecycle::Held,
+            Verification::DeniedByParty,
+        );
+        assert_eq!(
+            communication_headline(&denied, false, &resolved),
+            "Phone call: Emmanuel Macron — reported held, denied"
+        );
+        let planned_denied = with_status(
+            call("p", None, Some("2022-03-29"), &["macron"]),
+            Lifecycle::Unspecified,
+            Verification::DeniedByParty,
+        );
+        assert_eq!(
+            communication_headline(&planned_denied, true, &resolved),
+            "Phone call: Emmanuel Macron — planned, denied"
+        );
+        let confirmed = with_status(
+            call("h", Some("2022-03-26"), None, &["macron"]),
+            Lifecycle::Held,
+            Verification::ConfirmedByOneParty,
+        );
+        assert_eq!(
+            communication_headline(&confirmed, false, &resolved),
+            "Phone call: Emmanuel Macron — held"
+        );
+    }
+
+    #[test]
+    fn status_claims_follow_the_computed_order_and_name_who_claims_what() {
+        let resolved = status_resolved();
+        let mut c = call("c", None, Some("2022-03-29"), &["macron", "putin"]);
+        let mut hedged = claim(
+            Lifecycle::Held,
+            Verification::Unspecified,
+            "actors/unknown-outlet",
+            unknown("at some point"),
+        );
+        hedged.modality = Modality::Hedged as i32;
+        let mut cancelled = claim(
+            Lifecycle::Cancelled,
+            Verification::Unspecified,
+            "actors/kremlin",
+            unknown(""),
+        );
+        cancelled.reason = "the situation on the ground".into();
+        let mut own = claim(
+            Lifecycle::Scheduled,
+            Verification::Unspecified,
+            "",
+            date("2022-03-25"),
+        );
+        own.source = Some(chancery_proto::common::v1::SourceRef {
+            document: "documents/d".into(),
+            excerpt: String::new(),
+        });
+        let mut unsourced = claim(
+            Lifecycle::Unspecified,
+            Verification::NoComment,
+            "",
+            date("2022-03-28"),
+        );
+        unsourced.source = Some(chancery_proto::common::v1::SourceRef {
+            document: "documents/not-read".into(),
+            excerpt: String::new(),
+        });
+        let mut due = claim(
+            Lifecycle::Held,
+            Verification::Unspecified,
+            "actors/putin",
+            date("2022-03-27"),
+        );
+        due.modality = Modality::Expected as i32;
+        c.status_log = vec![
+            hedged,
+            claim(
+                Lifecycle::Expected,
+                Verification::ConfirmedByOneParty,
+                "actors/legendre",
+                date("2022-03-23/2022-03-28"),
+            ),
+            cancelled,
+            own,
+            unsourced,
+            due,
+        ];
+        // Dated ones by earliest bound (23, 25, 27, 28 March), then the undated in log order.
+        assert_eq!(status_order(&c.status_log), [1, 3, 5, 4, 0, 2]);
+        let claims = status_claims(&c, &resolved);
+        let named: Vec<(i32, &str)> = claims
+            .iter()
+            .map(|k| {
+                (
+                    k.status.as_ref().unwrap().lifecycle,
+                    k.asserted_by_display_name.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            named,
+            [
+                (Lifecycle::Expected as i32, "Anne-Claire Legendre"),
+                (Lifecycle::Scheduled as i32, "The Publisher"),
+                (Lifecycle::Held as i32, "Vladimir Putin"),
+                (Lifecycle::Unspecified as i32, ""),
+                (Lifecycle::Held as i32, ""),
+                (Lifecycle::Cancelled as i32, "Kremlin press service"),
+            ]
+        );
+        assert_eq!(
+            status_summary(&c, &resolved),
+            "expected, confirmed by Anne-Claire Legendre; scheduled (The Publisher); \
+             due to be held (Vladimir Putin); no comment; \
+             possibly held (actors/unknown-outlet); \
+             cancelled (Kremlin press service; reason: the situation on the ground)"
+        );
+        // The computed lifecycle comes from the last claim taken: the cancellation.
+        chancery_domain::communications::recompute(&mut c);
+        assert_eq!(
+            communication_headline(&c, true, &resolved),
+            "Phone call: Emmanuel Macron, Vladimir Putin — cancelled"
+        );
+        // When the deciding claim is hedged, the headline says so.
+        c.status_log.truncate(2);
+        c.status_log.swap(0, 1);
+        c.status_log[0].as_of = date("2022-03-20");
+        c.status_log[1].as_of = date("2022-03-30");
+        chancery_domain::communications::recompute(&mut c);
+        assert_eq!(c.lifecycle, Lifecycle::Held as i32);
+        assert_eq!(
+            communication_headline(&c, true, &resolved),
+            "Phone call: Emmanuel Macron, Vladimir Putin — possibly held"
+        );
+        assert!(status_summary(&call("e", None, Some("2022"), &[]), &resolved).is_empty());
+    }
+
+    #[test]
+    fn claims_in_words_cover_every_verification() {
+        let words = |lifecycle, verification, modality: Modality, who: &str| {
+            let mut status = claim(lifecycle, verification, "", None);
+            status.modality = modality as i32;
+            claim_words(&status, who)
+        };
+        use Lifecycle as L;
+        use Modality as M;
+        use Verification as V;
+        assert_eq!(
+            words(L::Unspecified, V::ConfirmedByAllParties, M::Certain, "X"),
+            "confirmed for all parties by X"
+        );
+        assert_eq!(
+            words(L::Cancelled, V::DeniedByParty, M::Unspecified, "X"),
+            "denied by X (as cancelled)"
+        );
+        assert_eq!(
+            words(L::Unspecified, V::ReportedUnconfirmed, M::Hedged, ""),
+            "possibly reported"
+        );
+        assert_eq!(
+            words(L::Held, V::ReportedUnconfirmed, M::Hedged, "TASS"),
+            "reported possibly held by TASS"
+        );
+        assert_eq!(
+            words(L::Scheduled, V::Unspecified, M::Expected, ""),
+            "scheduled"
+        );
+        assert_eq!(
+            words(L::Unspecified, V::NoComment, M::Certain, "Élysée"),
+            "no comment from Élysée"
+        );
+    }
+
+    #[test]
+    fn statements_of_one_date_keep_the_document_order_and_unknown_dates_go_last() {
+        let communications = vec![call("c", Some("2022-03-12"), None, &["a", "b"])];
+        let statements = vec![
+            placed("z-first", date("2022-03-12"), 1),
+            placed("a-third", date("2022-03-12"), 3),
+            placed("m-second", date("2022-03-12"), 2),
+            placed("b-unplaced", date("2022-03-12"), 0),
+            placed("y-later-day", date("2022-03-13"), 1),
+            placed("u-unknown-2", unknown("one day"), 2),
+            placed("v-unknown-unplaced", unknown(""), 0),
+            placed("w-unknown-1", unknown(""), 1),
+            placed("open-start", date("../2022-03-12"), 0),
+            placed("open-end", date("2022-03-14/.."), 0),
+        ];
+        let timeline = timeline_order(&communications, &statements);
+        let order: Vec<&str> = timeline.iter().map(|s| s.subject.as_str()).collect();
+        assert_eq!(
+            order,
+            [
+                // Open at the start: the earliest possible bound, so first.
+                "statements/open-start",
+                // 12 March: ordinals 1, 2, 3, then the unplaced ones by name.
+                "statements/z-first",
+                "statements/m-second",
+                "statements/a-third",
+                "communications/c",
+                "statements/b-unplaced",
+                "statements/y-later-day",
+                // Open at the end is dated by its start.
+                "statements/open-end",
+                // Unknown dates after every dated entry, by ordinal then name.
+                "statements/w-unknown-1",
+                "statements/u-unknown-2",
+                "statements/v-unknown-unplaced",
+            ]
+        );
+        let keys: Vec<_> = timeline.iter().map(Slot::key).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "a total order");
+        assert!(timeline[8].unknown_date && !timeline[7].unknown_date);
+        assert_eq!(timeline[1].ordinal, 1);
+        assert_eq!(timeline[4].ordinal, i64::MAX, "communications have none");
+        // A page ending on any entry resumes exactly after it.
+        for (i, slot) in timeline.iter().enumerate() {
+            let after = slot.key();
+            assert_eq!(timeline.partition_point(|s| s.key() <= after), i + 1);
+        }
+    }
+
+    #[test]
+    fn relayed_speakers_authors_recorded_and_claimants_are_involved_and_fetched() {
+        let episode = Episode {
+            other_actors: vec!["actors/background-state".into()],
+            ..Default::default()
+        };
+        let mut c = call("c", Some("2022-03-12"), None, &["macron", "putin"]);
+        c.participants[0].initiator = true;
+        c.participants[0].initiative_asserted_by = "actors/elysee".into();
+        c.durations.push(DurationClaim {
+            seconds: 3600,
+            approximate: true,
+            as_reported: "about an hour".into(),
+            asserted_by: "actors/kremlin".into(),
+            source: Some(chancery_proto::common::v1::SourceRef {
+                document: "documents/kremlin-readout".into(),
+                excerpt: String::new(),
+            }),
+        });
+        c.outcomes.push(Outcome {
+            text: "agreed to continue contacts".into(),
+            parties: vec!["actors/macron".into(), "actors/ukraine".into()],
+            asserted_by: "actors/tass".into(),
+            ..Default::default()
+        });
+        let mut s = said("s", "2022-03-12");
+        s.speaker = "actors/kremlin".into();
+        s.relayed = vec![RelayedSpeech {
+            speakers: vec!["actors/putin".into()],
+            addressees: vec!["actors/scholz".into()],
+            relayed: vec![RelayedSpeech {
+                speakers: vec!["actors/lavrov".into()],
+                addressees: vec!["actors/blinken".into()],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }];
+        let wanted = wanted(&episode, std::slice::from_ref(&c), std::slice::from_ref(&s));
+        assert_eq!(
+            wanted.actors,
+            [
+                "actors/background-state",
+                "actors/blinken",
+                "actors/elysee",
+                "actors/kremlin",
+                "actors/lavrov",
+                "actors/macron",
+                "actors/putin",
+                "actors/scholz",
+                "actors/tass",
+                "actors/ukraine",
+            ]
+        );
+        assert_eq!(wanted.documents, ["documents/kremlin-readout"]);
+
+        let document = SourceDocument {
+            name: "documents/kremlin-readout".into(),
+            publisher: "actors/kremlin".into(),
+            author_actors: vec!["actors/author".into()],
+            ..Default::default()
+        };
+        let involved = involvements(&episode, &[c], &[s], &[&document]);
+        let summary: Vec<(&str, Vec<Involvement>)> = involved
+            .iter()
+            .map(|(name, how)| (name.as_str(), how.iter().copied().collect()))
+            .collect();
+        use Involvement as I;
+        assert_eq!(
+            summary,
+            [
+                ("actors/author", vec![I::Author]),
+                ("actors/background-state", vec![I::Recorded]),
+                ("actors/blinken", vec![I::Addressee]),
+                ("actors/elysee", vec![I::StatusSource]),
+                (
+                    "actors/kremlin",
+                    vec![I::Speaker, I::StatusSource, I::Publisher]
+                ),
+                ("actors/lavrov", vec![I::RelayedSpeaker]),
+                ("actors/macron", vec![I::Participant, I::Mentioned]),
+                ("actors/putin", vec![I::Participant, I::RelayedSpeaker]),
+                ("actors/scholz", vec![I::Addressee]),
+                ("actors/tass", vec![I::StatusSource]),
+                ("actors/ukraine", vec![I::Mentioned]),
+            ]
+        );
+    }
+
+    #[test]
+    fn related_communications_list_the_statement_among_their_other_statements() {
+        let statement = Statement {
+            name: "statements/s".into(),
+            communication: "communications/c1".into(),
+            readout: Some(Readout {
+                issuer: "actors/kremlin".into(),
+                document: String::new(),
+            }),
+            related_communications: vec![
+                "communications/c2".into(),
+                "communications/c3".into(),
+                "communications/c2".into(),
+            ],
+            ..Default::default()
+        };
+        let readouts = group_readouts([&statement]);
+        assert_eq!(
+            readouts.groups["communications/c1"],
+            [("actors/kremlin".to_owned(), vec!["statements/s".to_owned()])]
+        );
+        assert_eq!(readouts.others["communications/c2"], ["statements/s"]);
+        assert_eq!(readouts.others["communications/c3"], ["statements/s"]);
+        assert!(!readouts.others.contains_key("communications/c1"));
     }
 }

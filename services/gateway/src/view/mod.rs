@@ -11,7 +11,9 @@
 //! 3. **Round two**, concurrently, from what round one answered and the episode's actors of
 //!    interest: `BatchGetActors` for every actor referenced (participants, actors mentioned by
 //!    topics, status asserters, speakers, co-speakers, `on_behalf_of`, addressees, actors spoken
-//!    about, readout issuers, hop reporters), `ResolveOffices` for each distinct (actor, date) —
+//!    about, readout issuers, hop reporters, relayed speakers and their addressees, outcome
+//!    parties, the asserters of durations, outcomes and initiatives, the episode's other actors),
+//!    `ResolveOffices` for each distinct (actor, date) —
 //!    participants at their communication's date, speakers and co-speakers at the statement's
 //!    `said` — and `BatchGetSourceDocuments` for every document cited.
 //! 4. The view is assembled without further calls (see [`assemble`]).
@@ -23,7 +25,7 @@
 //! # What two rounds cannot resolve
 //!
 //! Documents arrive in round two, so the actors they alone name — a document's `publisher`, a
-//! medium's `credit_actor` — cannot be read without a third round. Unless they are also named
+//! medium's `credit_actor`, an `author_actors` entry — cannot be read without a third round. Unless they are also named
 //! by a member (a publisher is usually hop 0 of a chain) or are actors of interest, they are
 //! listed in `actors` by name only, with their kind unset and no display name, and a source's
 //! `publisher_display_name` is then empty. An episode that wants them shown in full names them
@@ -48,8 +50,9 @@
 //! # Paging
 //!
 //! Only the timeline pages (`page_size` 0 means [`DEFAULT_PAGE_SIZE`], more than
-//! [`MAX_PAGE_SIZE`] means that many). Its order — earliest bound, latest bound, resource name —
-//! is total, so the token is a keyset cursor on those three values, sealed and bound to the
+//! [`MAX_PAGE_SIZE`] means that many). Its order — dated entries before those of unknown date,
+//! then earliest bound, latest bound, placement ordinal (unset last), resource name — is total,
+//! so the token is a keyset cursor on those five values, sealed and bound to the
 //! episode's name: pages never overlap nor skip an entry, even when members are added between
 //! two pages. The other fields (actors, contacts, sources, `unreachable`, `missing_members`)
 //! describe the whole episode and come with every page.
@@ -87,8 +90,9 @@ pub struct PageRequest {
     pub id: String,
     /// Timeline entries to serve (defaulted and capped).
     pub size: usize,
-    /// The sort key (earliest, latest, subject) of the last entry already served.
-    pub after: Option<(i64, i64, String)>,
+    /// The sort key of the last entry already served: (unknown date, earliest bound, latest
+    /// bound, placement ordinal key, subject), as the timeline is ordered.
+    pub after: Option<(bool, i64, i64, i64, String)>,
 }
 
 /// What page tokens of a view are bound to: the method and the episode.
@@ -112,8 +116,15 @@ pub fn read_request(request: &GetEpisodeViewRequest) -> Result<PageRequest, Viol
     let after = match page_token::decode(&request.page_token, &fingerprint(&request.name)) {
         Ok(None) => None,
         Ok(Some(cursor)) => match cursor.as_slice() {
-            [earliest, latest, subject] => match (earliest.parse(), latest.parse()) {
-                (Ok(earliest), Ok(latest)) => Some((earliest, latest, subject.clone())),
+            [unknown, earliest, latest, ordinal, subject] => match (
+                unknown.as_str(),
+                earliest.parse(),
+                latest.parse(),
+                ordinal.parse(),
+            ) {
+                (unknown @ ("0" | "1"), Ok(earliest), Ok(latest), Ok(ordinal)) => {
+                    Some((unknown == "1", earliest, latest, ordinal, subject.clone()))
+                }
                 _ => {
                     violations.add("page_token", "is not a valid page token");
                     None
@@ -266,8 +277,9 @@ pub async fn get_view(
     let first = page
         .after
         .as_ref()
-        .map_or(0, |(earliest, latest, subject)| {
-            timeline.partition_point(|slot| slot.key() <= (*earliest, *latest, subject.as_str()))
+        .map_or(0, |(unknown, earliest, latest, ordinal, subject)| {
+            let after = (*unknown, *earliest, *latest, *ordinal, subject.as_str());
+            timeline.partition_point(|slot| slot.key() <= after)
         });
     let end = (first + page.size).min(timeline.len());
     let slots = &timeline[first..end];
@@ -275,8 +287,10 @@ pub async fn get_view(
         Some(last) if end < timeline.len() => page_token::encode(
             &fingerprint(&request.name),
             &[
+                if last.unknown_date { "1" } else { "0" },
                 &last.earliest.to_string(),
                 &last.latest.to_string(),
+                &last.ordinal.to_string(),
                 &last.subject,
             ],
         ),
@@ -343,13 +357,41 @@ mod tests {
 
     #[test]
     fn tokens_carry_the_keyset_and_belong_to_one_episode() {
-        let token = page_token::encode(&fingerprint("episodes/x"), &["-5", "9", "statements/s"]);
+        let token = page_token::encode(
+            &fingerprint("episodes/x"),
+            &["0", "-5", "9", "3", "statements/s"],
+        );
         let page = read_request(&request("episodes/x", 0, &token)).unwrap();
         assert_eq!(page.id, "x");
-        assert_eq!(page.after, Some((-5, 9, "statements/s".to_owned())));
+        assert_eq!(
+            page.after,
+            Some((false, -5, 9, 3, "statements/s".to_owned()))
+        );
+        let unknown = page_token::encode(
+            &fingerprint("episodes/x"),
+            &[
+                "1",
+                &i64::MIN.to_string(),
+                &i64::MAX.to_string(),
+                &i64::MAX.to_string(),
+                "s",
+            ],
+        );
+        assert_eq!(
+            read_request(&request("episodes/x", 0, &unknown))
+                .unwrap()
+                .after,
+            Some((true, i64::MIN, i64::MAX, i64::MAX, "s".to_owned()))
+        );
+        // The three-part tokens of the old order, and a flag that is neither 0 nor 1, are refused.
+        let old = page_token::encode(&fingerprint("episodes/x"), &["-5", "9", "statements/s"]);
+        assert!(read_request(&request("episodes/x", 0, &old)).is_err());
+        let flag = page_token::encode(&fingerprint("episodes/x"), &["2", "-5", "9", "3", "s"]);
+        assert!(read_request(&request("episodes/x", 0, &flag)).is_err());
         let other = read_request(&request("episodes/y", 0, &token)).unwrap_err();
         assert_eq!(fields(&other), ["page_token"]);
-        let not_numbers = page_token::encode(&fingerprint("episodes/x"), &["a", "b", "c"]);
+        let not_numbers =
+            page_token::encode(&fingerprint("episodes/x"), &["0", "a", "b", "c", "d"]);
         assert!(read_request(&request("episodes/x", 0, &not_numbers)).is_err());
     }
 
