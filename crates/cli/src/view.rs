@@ -24,8 +24,8 @@ use chancery_proto::communications::v1::{
     Verification,
 };
 use chancery_proto::gateway::v1::{
-    CommunicationEntry, EpisodeView, GetEpisodeViewRequest, StatementEntry, TimelineEntry,
-    timeline_entry::Entry,
+    CommunicationEntry, EpisodeView, GetEpisodeViewRequest, Involvement, StatementEntry,
+    TimelineEntry, timeline_entry::Entry,
 };
 use chancery_proto::statements::v1::{
     ContentMode, DocumentSection, QuotedSpan, RelayedSpeech, SpeechAct,
@@ -933,16 +933,24 @@ pub fn render(view: &EpisodeView) -> String {
                     offices.push(label);
                 }
             }
-            let line = if offices.is_empty() {
-                format!("{} ({})", actor.display_name, actor.name)
+            let mut line = if actor.display_name.is_empty() {
+                format!("{} (not read)", actor.name)
             } else {
-                format!(
-                    "{} ({}) — {}",
-                    actor.display_name,
-                    actor.name,
-                    offices.join("; ")
-                )
+                format!("{} ({})", actor.display_name, actor.name)
             };
+            if !offices.is_empty() {
+                let _ = write!(line, " — {}", offices.join("; "));
+            }
+            let roles: Vec<String> = involved
+                .involvements
+                .iter()
+                .filter_map(|i| Involvement::try_from(*i).ok())
+                .filter(|i| *i != Involvement::Unspecified)
+                .map(|i| words(i.as_str_name(), "INVOLVEMENT_"))
+                .collect();
+            if !roles.is_empty() {
+                let _ = write!(line, " · {}", roles.join(", "));
+            }
             out.push_str(&item(&line, "  "));
         }
     }
@@ -1561,6 +1569,51 @@ mod tests {
         );
         assert!(
             text.contains("  actors/a ↔ actors/b: held 0\n    not held: communications/c29 (expected, confirmed by one party)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn actors_show_how_they_take_part_and_those_not_read_say_so() {
+        let view = EpisodeView {
+            actors: vec![
+                InvolvedActor {
+                    actor: Some(Actor {
+                        name: "actors/putin".into(),
+                        display_name: "Vladimir Putin".into(),
+                        ..Default::default()
+                    }),
+                    involvements: vec![
+                        Involvement::Participant as i32,
+                        Involvement::RelayedSpeaker as i32,
+                    ],
+                    offices: vec![],
+                },
+                InvolvedActor {
+                    actor: Some(Actor {
+                        name: "actors/kofi-adjei".into(),
+                        ..Default::default()
+                    }),
+                    involvements: vec![Involvement::Author as i32],
+                    offices: vec![],
+                },
+                InvolvedActor {
+                    actor: Some(Actor {
+                        name: "actors/background".into(),
+                        display_name: "Background".into(),
+                        ..Default::default()
+                    }),
+                    involvements: vec![Involvement::Recorded as i32],
+                    offices: vec![],
+                },
+            ],
+            ..Default::default()
+        };
+        let text = render(&view);
+        assert!(
+            text.contains(
+                "  – Vladimir Putin (actors/putin) · participant, relayed speaker\n  – actors/kofi-adjei (not read) · author\n  – Background (actors/background) · recorded\n"
+            ),
             "{text}"
         );
     }

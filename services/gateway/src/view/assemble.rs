@@ -799,7 +799,7 @@ pub(crate) fn claim_words(status: &StatusAssertion, who: &str) -> String {
     let (what, by) = match verification {
         Verification::Unspecified => (lifecycle.clone(), None),
         Verification::ReportedUnconfirmed => (
-            possibly(&format!("reported {lifecycle}").trim_end().to_owned()),
+            possibly(format!("reported {lifecycle}").trim_end()),
             Some("by"),
         ),
         Verification::ConfirmedByOneParty => {
@@ -1428,7 +1428,8 @@ mod tests {
             Vec::new(),
         );
         let contacts = contact_pairs(&communications, &resolved);
-        let summary: Vec<(&str, &str, i32, Vec<&str>, Vec<&str>)> = contacts
+        type Row<'a> = (&'a str, &'a str, i32, Vec<&'a str>, Vec<&'a str>);
+        let summary: Vec<Row<'_>> = contacts
             .iter()
             .map(|c| {
                 (
