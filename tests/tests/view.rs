@@ -703,3 +703,263 @@ async fn the_seed_episode_reads_as_one_sourced_view() {
     assert_eq!(source.statements.len(), 12);
     assert_eq!(source.communications.len(), 3);
 }
+
+/// A small episode exercising what the view makes of qualifiers, denials, placements, unknown
+/// dates, relayed speech, authors and recorded actors, imported whole through `ImportBundle`.
+const NEW_FIELDS_BUNDLE: &str = r#"{
+  "episode": {
+    "name": "episodes/new-fields",
+    "title": "New fields",
+    "communications": ["communications/c-held", "communications/c-denied"],
+    "statements": ["statements/s-elect", "statements/s-z-first", "statements/s-unknown"],
+    "otherActors": ["actors/background"]
+  },
+  "actors": [
+    {"name": "actors/usa", "kind": "ACTOR_KIND_STATE", "displayName": "United States", "country": "USA"},
+    {"name": "actors/trump", "kind": "ACTOR_KIND_PERSON", "displayName": "Donald Trump"},
+    {"name": "actors/putin", "kind": "ACTOR_KIND_PERSON", "displayName": "Vladimir Putin"},
+    {"name": "actors/scholz", "kind": "ACTOR_KIND_PERSON", "displayName": "Olaf Scholz"},
+    {"name": "actors/lavrov", "kind": "ACTOR_KIND_PERSON", "displayName": "Sergey Lavrov"},
+    {"name": "actors/kremlin", "kind": "ACTOR_KIND_GOVERNMENT_BODY", "displayName": "Kremlin press service"},
+    {"name": "actors/elysee", "kind": "ACTOR_KIND_GOVERNMENT_BODY", "displayName": "Élysée"},
+    {"name": "actors/outlet", "kind": "ACTOR_KIND_MEDIA_OUTLET", "displayName": "The Outlet",
+     "media": {"mediaType": "MEDIA_TYPE_NEWS_AGENCY"}},
+    {"name": "actors/author", "kind": "ACTOR_KIND_PERSON", "displayName": "A. Writer"},
+    {"name": "actors/background", "kind": "ACTOR_KIND_STATE", "displayName": "Background State", "country": "NOR"}
+  ],
+  "posts": [
+    {"name": "posts/us-president", "title": "President of the United States",
+     "postClass": "POST_CLASS_HEAD_OF_STATE", "organization": "actors/usa", "country": "USA"}
+  ],
+  "tenures": [
+    {"name": "actors/trump/tenures/elect", "post": "posts/us-president",
+     "start": {"edtf": "2024-11-06"}, "end": {"edtf": "2025-01-19"},
+     "qualifier": "TENURE_QUALIFIER_ELECT"}
+  ],
+  "documents": [
+    {"name": "documents/doc", "publisher": "actors/outlet", "title": "The report",
+     "authors": ["A. Writer"], "authorActors": ["actors/author"]}
+  ],
+  "communications": [
+    {"name": "communications/c-held", "kind": "COMMUNICATION_KIND_PHONE_CALL",
+     "participants": [
+       {"actor": "actors/trump", "role": "PARTICIPANT_ROLE_PRINCIPAL"},
+       {"actor": "actors/putin", "role": "PARTICIPANT_ROLE_PRINCIPAL"}],
+     "occurred": {"edtf": "2024-12-09"},
+     "sources": [{"document": "documents/doc"}],
+     "statusLog": [
+       {"id": "held", "lifecycle": "LIFECYCLE_HELD", "source": {"document": "documents/doc"},
+        "asOf": {"edtf": "2024-12-09"}}]},
+    {"name": "communications/c-denied", "kind": "COMMUNICATION_KIND_PHONE_CALL",
+     "participants": [
+       {"actor": "actors/trump", "role": "PARTICIPANT_ROLE_PRINCIPAL"},
+       {"actor": "actors/putin", "role": "PARTICIPANT_ROLE_PRINCIPAL"}],
+     "occurred": {"edtf": "2024-12-11"},
+     "sources": [{"document": "documents/doc"}],
+     "statusLog": [
+       {"id": "reported", "lifecycle": "LIFECYCLE_HELD",
+        "verification": "VERIFICATION_REPORTED_UNCONFIRMED", "assertedBy": "actors/kremlin",
+        "source": {"document": "documents/doc"}, "asOf": {"edtf": "2024-12-11"}},
+       {"id": "denied", "verification": "VERIFICATION_DENIED_BY_PARTY",
+        "assertedBy": "actors/elysee", "source": {"document": "documents/doc"},
+        "asOf": {"edtf": "2024-12-12"}}]}
+  ],
+  "statements": [
+    {"name": "statements/s-elect", "speaker": "actors/trump",
+     "content": {"text": "Trump said Putin told Scholz that Lavrov would call.", "languageCode": "en",
+                 "mode": "CONTENT_MODE_PARAPHRASE"},
+     "speechAct": "SPEECH_ACT_ASSERTION", "said": {"edtf": "2024-12-10"},
+     "attributionChain": [{"reporter": "actors/outlet", "relation": "HOP_RELATION_REPORTED",
+                           "document": "documents/doc"}],
+     "placement": {"section": "DOCUMENT_SECTION_BODY", "ordinal": 2},
+     "relayed": [{"speakers": ["actors/putin"], "addressees": ["actors/scholz"],
+                  "speechAct": "SPEECH_ACT_ASSERTION",
+                  "content": {"text": "Lavrov would call.", "languageCode": "en",
+                              "mode": "CONTENT_MODE_PARAPHRASE"},
+                  "relayed": [{"speakers": ["actors/lavrov"], "speechAct": "SPEECH_ACT_INTENT",
+                               "content": {"text": "I will call.", "languageCode": "en",
+                                           "mode": "CONTENT_MODE_PARAPHRASE"}}]}]},
+    {"name": "statements/s-z-first", "speaker": "actors/kremlin",
+     "content": {"text": "The Kremlin spoke first.", "languageCode": "en",
+                 "mode": "CONTENT_MODE_PARAPHRASE"},
+     "speechAct": "SPEECH_ACT_ASSERTION", "said": {"edtf": "2024-12-10"},
+     "attributionChain": [{"reporter": "actors/outlet", "relation": "HOP_RELATION_REPORTED",
+                           "document": "documents/doc"}],
+     "placement": {"section": "DOCUMENT_SECTION_LEAD", "ordinal": 1}},
+    {"name": "statements/s-unknown", "speaker": "actors/elysee",
+     "content": {"text": "Some time, the Élysée said something.", "languageCode": "en",
+                 "mode": "CONTENT_MODE_PARAPHRASE"},
+     "speechAct": "SPEECH_ACT_ASSERTION", "said": {"source": "DATE_SOURCE_UNKNOWN"},
+     "attributionChain": [{"reporter": "actors/outlet", "relation": "HOP_RELATION_REPORTED",
+                           "document": "documents/doc"}]}
+  ]
+}"#;
+
+#[tokio::test]
+async fn the_view_shows_qualifiers_denials_held_contacts_source_order_and_relayed_speakers() {
+    let suite = spawn_suite().await;
+    let bundle =
+        chancery_proto::bundle_from_json(NEW_FIELDS_BUNDLE).expect("the test bundle parses");
+    suite
+        .gateway
+        .gateway()
+        .import_bundle(chancery_proto::gateway::v1::ImportBundleRequest {
+            bundle: Some(bundle),
+        })
+        .await
+        .unwrap_or_else(|status| panic!("ImportBundle: {status:?}"));
+    let view = view(&suite.gateway, "episodes/new-fields", 0, "", None)
+        .await
+        .unwrap();
+    assert!(view.unreachable.is_empty(), "{:?}", view.unreachable);
+
+    // Statements of one date in the document's order; the unknown date last.
+    assert_eq!(
+        subjects(&view),
+        [
+            "communications/c-held",
+            "statements/s-z-first",
+            "statements/s-elect",
+            "communications/c-denied",
+            "statements/s-unknown",
+        ]
+    );
+    // Paging follows the same order.
+    let mut paged = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = self::view(&suite.gateway, "episodes/new-fields", 2, &token, None)
+            .await
+            .unwrap();
+        paged.extend(subjects(&page));
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(paged, subjects(&view));
+
+    let entry = |subject: &str| {
+        view.timeline
+            .iter()
+            .find(|e| e.subject == subject)
+            .unwrap_or_else(|| panic!("{subject} is on the timeline"))
+    };
+    // The president-elect is never shown as the president.
+    let elect = entry("statements/s-elect");
+    assert_eq!(
+        statement(elect).speaker_office,
+        "President of the United States (elect)"
+    );
+    assert!(
+        elect
+            .headline
+            .starts_with("Donald Trump (President of the United States (elect)), paraphrased:"),
+        "{}",
+        elect.headline
+    );
+    // A report then a denial: disputed, never held.
+    let denied = entry("communications/c-denied");
+    assert_eq!(
+        denied.headline,
+        "Phone call: Donald Trump, Vladimir Putin — reported held, denied"
+    );
+    assert_eq!(
+        communication(denied).status_summary,
+        "reported held by Kremlin press service; denied by Élysée"
+    );
+    let asserters: Vec<&str> = communication(denied)
+        .status_claims
+        .iter()
+        .map(|c| c.asserted_by_display_name.as_str())
+        .collect();
+    assert_eq!(asserters, ["Kremlin press service", "Élysée"]);
+    assert_eq!(
+        communication(entry("communications/c-held")).status_summary,
+        "held (The Outlet)"
+    );
+
+    // Contacts: the held call counts, the disputed one is listed apart.
+    type Row<'a> = (&'a str, &'a str, i32, Vec<&'a str>, Vec<&'a str>);
+    let contacts: Vec<Row<'_>> = view
+        .contacts
+        .iter()
+        .map(|c| {
+            (
+                c.actor_a.as_str(),
+                c.actor_b.as_str(),
+                c.count,
+                c.communications.iter().map(String::as_str).collect(),
+                c.not_held.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        contacts,
+        [(
+            "actors/putin",
+            "actors/trump",
+            1,
+            vec!["communications/c-held"],
+            vec!["communications/c-denied"]
+        )]
+    );
+
+    // Involvements, with every member-named actor read in round two (display names set).
+    let involved = |name: &str| {
+        let actor = view
+            .actors
+            .iter()
+            .find(|a| a.actor.as_ref().unwrap().name == name)
+            .unwrap_or_else(|| panic!("{name} is involved"));
+        let how: Vec<Involvement> = actor
+            .involvements
+            .iter()
+            .map(|i| Involvement::try_from(*i).unwrap())
+            .collect();
+        (actor.actor.as_ref().unwrap().display_name.clone(), how)
+    };
+    assert_eq!(
+        involved("actors/putin"),
+        (
+            "Vladimir Putin".to_owned(),
+            vec![Involvement::Participant, Involvement::RelayedSpeaker]
+        )
+    );
+    assert_eq!(
+        involved("actors/lavrov"),
+        (
+            "Sergey Lavrov".to_owned(),
+            vec![Involvement::RelayedSpeaker]
+        )
+    );
+    assert_eq!(
+        involved("actors/scholz"),
+        ("Olaf Scholz".to_owned(), vec![Involvement::Addressee])
+    );
+    assert_eq!(
+        involved("actors/background"),
+        ("Background State".to_owned(), vec![Involvement::Recorded])
+    );
+    assert_eq!(involved("actors/author").1, [Involvement::Author]);
+    let trump = view
+        .actors
+        .iter()
+        .find(|a| a.actor.as_ref().unwrap().name == "actors/trump")
+        .unwrap();
+    let offices: Vec<(&str, i32, bool)> = trump
+        .offices
+        .iter()
+        .map(|o| (o.label.as_str(), o.qualifier, o.certain))
+        .collect();
+    assert!(
+        offices.iter().all(|o| *o
+            == (
+                "President of the United States (elect)",
+                chancery_proto::actors::v1::TenureQualifier::Elect as i32,
+                true
+            ))
+            && !offices.is_empty(),
+        "{offices:?}"
+    );
+}
