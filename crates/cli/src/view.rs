@@ -210,28 +210,41 @@ fn date_words(text: &str, precision: DatePrecision) -> String {
     }
 }
 
-/// One end of an interval in words with its own qualifier: `about 10 March 2022`, `2021
-/// (uncertain)`.
-fn end_words(text: &str, precision: i32) -> String {
+/// `text` without its trailing qualifier (`?`, `~` or `%`), and whether that qualifier makes it
+/// approximate and uncertain.
+fn split_marks(text: &str) -> (&str, bool, bool) {
     let bare = text.trim_end_matches(['?', '~', '%']);
     let marks = &text[bare.len()..];
+    (
+        bare,
+        marks.contains('~') || marks.contains('%'),
+        marks.contains('?') || marks.contains('%'),
+    )
+}
+
+/// One end of an interval in words at its own precision, `about` it when approximate (by its
+/// own qualifier, which only a start may carry, or the whole interval's): `about 10 March
+/// 2022`; `(uncertain)` after a start its own `?` qualifies.
+fn end_words(text: &str, precision: i32, whole_approximate: bool) -> String {
+    let (bare, approximate, uncertain) = split_marks(text);
     let precision = DatePrecision::try_from(precision).unwrap_or(DatePrecision::Unspecified);
     let mut words = date_words(bare, precision);
-    if marks.contains('~') || marks.contains('%') {
+    if approximate || whole_approximate {
         words = format!("about {words}");
     }
-    if marks.contains('?') || marks.contains('%') {
+    if uncertain {
         words.push_str(" (uncertain)");
     }
     words
 }
 
 /// An interval in words, each end at its own precision: `between 23 March 2022 and 28 March
-/// 2022`, `on or before 3 May 2022`, `from 2021`, `from 2021, end unknown`.
-fn interval_words(date: &FuzzyDate, start: &str, end: &str) -> String {
-    let start_words = || end_words(start, date.start_precision);
-    let end_words = || end_words(end, date.end_precision);
-    match (start, end) {
+/// 2022`, `on or before 3 May 2022`, `from 2021`, `from 2021, end unknown`. `start` may carry
+/// its own qualifier; `whole_approximate` is the trailing one's, which widens both ends.
+fn interval_words(date: &FuzzyDate, start: &str, end: &str, whole_approximate: bool) -> String {
+    let start_words = || end_words(start, date.start_precision, whole_approximate);
+    let end_words = || end_words(end, date.end_precision, whole_approximate);
+    match (split_marks(start).0, end) {
         ("..", "..") | ("", "") | ("..", "") | ("", "..") => "date unknown".to_owned(),
         ("..", _) => format!("on or before {}", end_words()),
         ("", _) => format!("on or before {} (start unknown)", end_words()),
@@ -243,8 +256,9 @@ fn interval_words(date: &FuzzyDate, start: &str, end: &str) -> String {
 
 /// A date for people. A date the source does not give is `date unknown`, with the source's
 /// words when it has some; an interval is read in words with its EDTF after it (`on or before
-/// 3 May 2022 (../2022-05-03)`); any other date is its EDTF with its precision and qualifiers,
-/// `about` when approximate: `2021? (year, uncertain)`, `about 2022-03-29~ (day)`.
+/// 3 May 2022 (../2022-05-03)`, `uncertain` there when its trailing `?` makes the whole interval
+/// so); any other date is its EDTF with its precision and qualifiers, `about` when approximate:
+/// `2021? (year, uncertain)`, `about 2022-03-29~ (day)`.
 fn date(date: Option<&FuzzyDate>) -> String {
     let Some(date) = date else {
         return "date unknown".to_owned();
@@ -255,14 +269,15 @@ fn date(date: Option<&FuzzyDate>) -> String {
             reported => format!("date unknown (“{reported}”)"),
         };
     }
-    if let Some((start, end)) = date.edtf.split_once('/') {
+    let (body, whole_approximate, whole_uncertain) = split_marks(&date.edtf);
+    if let Some((start, end)) = body.split_once('/') {
         let mut qualifiers = vec![date.edtf.clone()];
-        if date.uncertain {
+        if whole_uncertain {
             qualifiers.push("uncertain".into());
         }
         return format!(
             "{} ({})",
-            interval_words(date, start, end),
+            interval_words(date, start, end, whole_approximate),
             qualifiers.join(", ")
         );
     }
@@ -1227,9 +1242,22 @@ mod tests {
             date(Some(&interval("2022-03-10~/2022-04", P::Day, P::Month))),
             "between about 10 March 2022 and April 2022 (2022-03-10~/2022-04)"
         );
+        // A trailing qualifier is the whole interval's: both ends are about, or it is unsure.
         assert_eq!(
             date(Some(&interval("2022-23/2023?", P::Season, P::Year))),
-            "between autumn 2022 and 2023 (uncertain) (2022-23/2023?)"
+            "between autumn 2022 and 2023 (2022-23/2023?, uncertain)"
+        );
+        assert_eq!(
+            date(Some(&interval("2022-03-10/2022-03-12~", P::Day, P::Day))),
+            "between about 10 March 2022 and about 12 March 2022 (2022-03-10/2022-03-12~)"
+        );
+        assert_eq!(
+            date(Some(&interval("../2022-05-03%", P::Unspecified, P::Day))),
+            "on or before about 3 May 2022 (../2022-05-03%, uncertain)"
+        );
+        assert_eq!(
+            date(Some(&interval("2021?/..", P::Year, P::Unspecified))),
+            "from 2021 (uncertain) (2021?/..)"
         );
         // Precision read from the text when the server did not give it.
         assert_eq!(
