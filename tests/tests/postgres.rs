@@ -44,7 +44,7 @@ async fn replicas_starting_together_migrate_once_and_all_serve() {
     for (schema, migrations) in [
         ("actors", 1),
         ("communications", 2),
-        ("statements", 1),
+        ("statements", 2),
         ("gateway", 1),
     ] {
         let applied = database

@@ -463,7 +463,8 @@ async fn every_question_of_the_seed_is_answered_from_the_apis(backend: Backend) 
     assert_eq!(seed_document.statements.len(), 12);
     assert_eq!(seed_document.communications.len(), 3);
 
-    // 15. Who talked to whom, how many times, by which medium.
+    // 15. Who talked to whom, how many times, by which medium. Talked: the calls held; the call
+    // of 29 March was only expected, so it is listed apart and not counted.
     let contacts: Vec<_> = view
         .contacts
         .iter()
@@ -487,8 +488,8 @@ async fn every_question_of_the_seed_is_answered_from_the_apis(backend: Backend) 
             (
                 "Emmanuel Macron",
                 "Vladimir Putin",
-                3,
-                vec![(CommunicationKind::PhoneCall, 3)]
+                2,
+                vec![(CommunicationKind::PhoneCall, 2)]
             ),
             (
                 "Emmanuel Macron",
@@ -502,6 +503,16 @@ async fn every_question_of_the_seed_is_answered_from_the_apis(backend: Backend) 
                 1,
                 vec![(CommunicationKind::PhoneCall, 1)]
             ),
+        ]
+    );
+
+    let not_held: Vec<&[String]> = view.contacts.iter().map(|c| &c.not_held[..]).collect();
+    assert_eq!(
+        not_held,
+        [
+            &["communications/macron-putin-2022-03-29".to_owned()][..],
+            &[][..],
+            &[][..]
         ]
     );
 
