@@ -31,6 +31,9 @@ enum Key {
     Id,
     /// Earliest and latest (integers), then an id.
     Span,
+    /// The episode view's timeline key: unknown date (`0` or `1`), earliest, latest, placement
+    /// ordinal (integers), then the entry's name.
+    View,
 }
 
 /// What reading a request gave: the query its tokens are bound to and the key to resume after
@@ -115,11 +118,17 @@ list_request!(
 list_request!(ListEpisodesRequest, "ListEpisodes", Key::Id, |r| {
     chancery_gateway::episodes::read_list_episodes(r).map(ids)
 });
-list_request!(GetEpisodeViewRequest, "GetEpisodeView", Key::Span, |r| {
+list_request!(GetEpisodeViewRequest, "GetEpisodeView", Key::View, |r| {
     chancery_gateway::view::read_request(r).map(|page| {
-        let after = page
-            .after
-            .map(|(earliest, latest, id)| vec![earliest.to_string(), latest.to_string(), id]);
+        let after = page.after.map(|(unknown, earliest, latest, ordinal, id)| {
+            vec![
+                if unknown { "1" } else { "0" }.to_owned(),
+                earliest.to_string(),
+                latest.to_string(),
+                ordinal.to_string(),
+                id,
+            ]
+        });
         (chancery_gateway::view::fingerprint(&r.name), after)
     })
 });
@@ -198,6 +207,18 @@ fn run<R: ListRequest>(bytes: &[u8]) {
             vec![
                 number(&cursor[0]).to_string(),
                 cursor.get(1).map(number).unwrap_or(0).to_string(),
+                id,
+            ]
+        }
+        Key::View => {
+            let number = |part: &String| part.parse::<i64>().unwrap_or(part.len() as i64);
+            let at = |i: usize| cursor.get(i).map(number).unwrap_or(0);
+            let id = cursor.last().cloned().unwrap_or_default();
+            vec![
+                (at(0).rem_euclid(2)).to_string(),
+                at(1).to_string(),
+                at(2).to_string(),
+                at(3).to_string(),
                 id,
             ]
         }
