@@ -10,16 +10,16 @@ use chancery_proto::actors::v1::{
 };
 use chancery_proto::common::v1::{ExternalId, ExternalIdScheme, FuzzyDate};
 use chancery_proto::communications::v1::{
-    Communication, GetCommunicationRequest, Lifecycle, ListCommunicationsRequest, Modality,
-    StatusAssertion, Verification,
+    Communication, DurationClaim, GetCommunicationRequest, Lifecycle, ListCommunicationsRequest,
+    Modality, StatusAssertion, Verification,
 };
 use chancery_proto::gateway::v1::{
     Bundle, Episode, ExportBundleRequest, GetEpisodeRequest, GetEpisodeViewRequest,
     ImportBundleRequest, ImportBundleResponse, ImportProgress, Involvement,
 };
 use chancery_proto::statements::v1::{
-    ContentMode, ListSourceDocumentsRequest, ListStatementsRequest, QuotedSpan, SourceDocument,
-    Statement,
+    ContentMode, ListSourceDocumentsRequest, ListStatementsRequest, QuotedSpan, RelayedSpeech,
+    SourceDocument, SpeechAct, Statement,
 };
 use chancery_testkit::{Backend, Suite, error_reason, field_violations, seed, spawn_suite_on};
 use tonic::Code;
@@ -462,6 +462,35 @@ async fn invalid_bundles_are_refused_with_the_path_of_each_problem(backend: Back
     let fields = field_violations(&status);
     assert_eq!(fields.len(), 1, "{fields:?}");
     assert!(fields[0].ends_with("].previous_in_series"), "{fields:?}");
+
+    // The refusals, all at once and before anything is written: an interval with both
+    // ends open, relayed speech naming the actor relaying it, a duration below zero.
+    let mut news = bundle.clone();
+    news.statements[0].said = Some(FuzzyDate {
+        edtf: "../..".into(),
+        ..Default::default()
+    });
+    news.statements[1].relayed = vec![RelayedSpeech {
+        speakers: vec![news.statements[1].speaker.clone()],
+        speech_act: SpeechAct::Assertion as i32,
+        content: news.statements[1].content.clone(),
+        ..Default::default()
+    }];
+    news.communications[0].durations = vec![DurationClaim {
+        seconds: -60,
+        ..Default::default()
+    }];
+    let status = import(&suite, &news).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        field_violations(&status),
+        [
+            "bundle.communications[0].durations[0].seconds",
+            "bundle.statements[0].said.edtf",
+            "bundle.statements[1].relayed[0].speakers[0]",
+        ]
+    );
+    assert_nothing_stored(&suite, &bundle).await;
 
     let empty = suite
         .gateway

@@ -11,7 +11,7 @@ use chancery_proto::gateway::v1::{
     Involvement, StatementEntry, TimelineEntry,
 };
 use chancery_testkit::fakes::{Behaviour, spawn_fakes};
-use chancery_testkit::{TestServer, seed, spawn_suite};
+use chancery_testkit::{Backend, TestServer, seed, spawn_suite, spawn_suite_on};
 use tonic::{Code, Request, Status};
 
 /// The five batch calls of one view, once each: two rounds whatever the episode's size.
@@ -795,9 +795,10 @@ const NEW_FIELDS_BUNDLE: &str = r#"{
   ]
 }"#;
 
-#[tokio::test]
-async fn the_view_shows_qualifiers_denials_held_contacts_source_order_and_relayed_speakers() {
-    let suite = spawn_suite().await;
+async fn the_view_shows_qualifiers_denials_held_contacts_source_order_and_relayed_speakers(
+    backend: Backend,
+) {
+    let suite = spawn_suite_on(backend).await;
     let bundle =
         chancery_proto::bundle_from_json(NEW_FIELDS_BUNDLE).expect("the test bundle parses");
     suite
@@ -963,3 +964,7 @@ async fn the_view_shows_qualifiers_denials_held_contacts_source_order_and_relaye
         "{offices:?}"
     );
 }
+
+chancery_testkit::backend_tests!(
+    the_view_shows_qualifiers_denials_held_contacts_source_order_and_relayed_speakers,
+);
