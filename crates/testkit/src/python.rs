@@ -43,7 +43,8 @@ pub fn workspace_root() -> PathBuf {
         .expect("workspace root")
 }
 
-/// Every `.proto` file under `proto/chancery`, relative to `proto/`.
+/// Every `.proto` file under `proto/chancery` and `proto/google` (the AIP field behaviour
+/// annotation they import), relative to `proto/`.
 pub fn proto_files() -> Vec<String> {
     fn walk(dir: &Path, root: &Path, files: &mut Vec<String>) {
         for entry in std::fs::read_dir(dir).expect("read proto dir") {
@@ -63,6 +64,7 @@ pub fn proto_files() -> Vec<String> {
     let root = workspace_root().join("proto");
     let mut files = Vec::new();
     walk(&root.join("chancery"), &root, &mut files);
+    walk(&root.join("google"), &root, &mut files);
     files.sort();
     files
 }
