@@ -11,11 +11,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     collect_protos(&proto_root.join("chancery"), &mut files)?;
     files.sort();
 
-    let descriptor_set = protox::compile(&files, [&proto_root])?;
+    let mut compiler = protox::Compiler::new([&proto_root])?;
+    compiler
+        .include_source_info(true)
+        .include_imports(true)
+        .open_files(&files)?;
+    let descriptor_set = compiler.file_descriptor_set();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    // Encoded by the compiler itself, which keeps extension options (the AIP field behaviours,
+    // each RPC's `chancery.common.v1.access`) that `prost_types` would drop.
     std::fs::write(
         out_dir.join("chancery_descriptor.bin"),
-        prost::Message::encode_to_vec(&descriptor_set),
+        compiler.encode_file_descriptor_set(),
     )?;
 
     tonic_prost_build::configure()

@@ -56,7 +56,8 @@ pub mod gateway {
     }
 }
 
-/// The encoded `FileDescriptorSet` of every Chancery proto file (with its imports and comments),
+/// The encoded `FileDescriptorSet` of every Chancery proto file (with its imports, comments and
+/// options: the AIP field behaviours and each RPC's declared access),
 /// for server reflection: `grpcurl describe` shows the comments from it.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/chancery_descriptor.bin"));

@@ -299,26 +299,120 @@ pub enum Access {
     Write,
 }
 
-/// Verbs of the RPCs that only read.
-const READ_VERBS: [&str; 5] = ["Get", "BatchGet", "List", "Resolve", "Export"];
+/// The parts of a `FileDescriptorSet` that say which access each RPC declares: prost keeps
+/// only the fields named here, among them the `chancery.common.v1.access` extension (50001) of
+/// `google.protobuf.MethodOptions`, which `prost_types` would drop as unknown.
+mod declared {
+    use std::collections::HashMap;
 
-/// The verb of an RPC method name: its first capitalised word, or `BatchGet`.
-fn verb(method: &str) -> &str {
-    if let Some(rest) = method.strip_prefix("BatchGet")
-        && rest.starts_with(|c: char| c.is_ascii_uppercase())
-    {
-        return "BatchGet";
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct FileSet {
+        #[prost(message, repeated, tag = "1")]
+        file: Vec<File>,
     }
-    let end = method
-        .char_indices()
-        .skip(1)
-        .find(|(_, c)| c.is_ascii_uppercase())
-        .map_or(method.len(), |(index, _)| index);
-    &method[..end]
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct File {
+        #[prost(string, optional, tag = "2")]
+        package: Option<String>,
+        #[prost(message, repeated, tag = "6")]
+        service: Vec<ServiceProto>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct ServiceProto {
+        #[prost(string, optional, tag = "1")]
+        name: Option<String>,
+        #[prost(message, repeated, tag = "2")]
+        method: Vec<Method>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Method {
+        #[prost(string, optional, tag = "1")]
+        name: Option<String>,
+        #[prost(message, optional, tag = "4")]
+        options: Option<MethodOptions>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct MethodOptions {
+        #[prost(int32, optional, tag = "50001")]
+        access: Option<i32>,
+    }
+
+    /// Every RPC of the encoded descriptor set `bytes`, by path (`/package.Service/Method`),
+    /// with the number of the access it declares (`None` when it declares none).
+    pub(super) fn accesses(bytes: &[u8]) -> Result<HashMap<String, Option<i32>>, String> {
+        let set = <FileSet as prost::Message>::decode(bytes)
+            .map_err(|error| format!("the descriptor set does not decode: {error}"))?;
+        let mut found = HashMap::new();
+        for file in set.file {
+            let package = file.package.unwrap_or_default();
+            for service in file.service {
+                let service_name = service.name.unwrap_or_default();
+                for method in service.method {
+                    let path = format!(
+                        "/{package}.{service_name}/{}",
+                        method.name.unwrap_or_default()
+                    );
+                    let access = method.options.and_then(|options| options.access);
+                    found.insert(path, access);
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The access each RPC of the suite declares beside it in `proto/`
+/// (`option (chancery.common.v1.access) = ACCESS_READ;`), read once from the descriptor set the
+/// servers also hand to reflection; RPCs that declare none are absent.
+fn declared_accesses() -> &'static HashMap<String, Access> {
+    static DECLARED: std::sync::OnceLock<HashMap<String, Access>> = std::sync::OnceLock::new();
+    DECLARED.get_or_init(|| {
+        declared::accesses(chancery_proto::FILE_DESCRIPTOR_SET)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(path, access)| {
+                match access.and_then(|n| chancery_proto::common::v1::Access::try_from(n).ok()) {
+                    Some(chancery_proto::common::v1::Access::Read) => Some((path, Access::Read)),
+                    Some(chancery_proto::common::v1::Access::Write) => Some((path, Access::Write)),
+                    _ => None,
+                }
+            })
+            .collect()
+    })
+}
+
+/// The RPCs of the suite's descriptor set that declare no access (or one that is neither read
+/// nor write), sorted; empty when every RPC declares its access. A server refuses to start
+/// otherwise (see `server::serve`).
+pub fn rpcs_without_access() -> Vec<String> {
+    undeclared_in(chancery_proto::FILE_DESCRIPTOR_SET)
+}
+
+/// [`rpcs_without_access`] of any encoded descriptor set.
+fn undeclared_in(bytes: &[u8]) -> Vec<String> {
+    let read = chancery_proto::common::v1::Access::Read as i32;
+    let write = chancery_proto::common::v1::Access::Write as i32;
+    match declared::accesses(bytes) {
+        Ok(found) => {
+            let mut missing: Vec<String> = found
+                .into_iter()
+                .filter(|(_, access)| *access != Some(read) && *access != Some(write))
+                .map(|(path, _)| path)
+                .collect();
+            missing.sort();
+            missing
+        }
+        Err(problem) => vec![problem],
+    }
 }
 
 /// What the RPC at `path` (`/package.Service/Method`) needs: health is open, reflection reads,
-/// RPCs whose verb reads read, and everything else (unknown verbs included) writes.
+/// every RPC of the suite what it declares in `proto/`, and anything else (an RPC declaring
+/// nothing, an unknown path) writes — failing closed.
 pub fn access_of(path: &str) -> Access {
     if path.starts_with("/grpc.health.v1.Health/") {
         return Access::Open;
@@ -326,12 +420,10 @@ pub fn access_of(path: &str) -> Access {
     if path.starts_with("/grpc.reflection.") {
         return Access::Read;
     }
-    let method = path.rsplit('/').next().unwrap_or("");
-    if READ_VERBS.contains(&verb(method)) {
-        Access::Read
-    } else {
-        Access::Write
-    }
+    declared_accesses()
+        .get(path)
+        .copied()
+        .unwrap_or(Access::Write)
 }
 
 fn refusal(code: Code, message: String, reason: &str, metadata: &[(&str, &str)]) -> Status {
@@ -695,7 +787,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_and_writes_are_told_apart_by_verb_failing_closed() {
+    fn reads_and_writes_follow_the_declared_access_failing_closed() {
         for read in [
             "/chancery.actors.v1.ActorService/GetActor",
             "/chancery.actors.v1.ActorService/BatchGetActors",
@@ -722,6 +814,48 @@ mod tests {
         }
         assert_eq!(access_of("/grpc.health.v1.Health/Check"), Access::Open);
         assert_eq!(access_of("/grpc.health.v1.Health/Watch"), Access::Open);
+    }
+
+    #[test]
+    fn every_rpc_of_the_suite_declares_its_access() {
+        assert_eq!(rpcs_without_access(), Vec::<String>::new());
+        assert!(declared_accesses().len() >= 46, "{:?}", declared_accesses());
+    }
+
+    #[test]
+    fn an_rpc_declaring_no_access_is_found() {
+        use prost::Message;
+        use prost_types::{
+            FileDescriptorProto, FileDescriptorSet, MethodDescriptorProto, ServiceDescriptorProto,
+        };
+        let set = FileDescriptorSet {
+            file: vec![FileDescriptorProto {
+                package: Some("chancery.example.v1".into()),
+                service: vec![ServiceDescriptorProto {
+                    name: Some("ExampleService".into()),
+                    method: vec![MethodDescriptorProto {
+                        name: Some("SearchEverything".into()),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        assert_eq!(
+            undeclared_in(&set.encode_to_vec()),
+            ["/chancery.example.v1.ExampleService/SearchEverything"]
+        );
+        assert_eq!(
+            access_of("/chancery.example.v1.ExampleService/SearchEverything"),
+            Access::Write,
+            "an RPC that declares nothing is a write"
+        );
+        assert_eq!(
+            undeclared_in(b"\xff\xff").len(),
+            1,
+            "garbage is reported, not passed"
+        );
     }
 
     /// Every RPC of the four services, with the access it must need. A new RPC fails this test

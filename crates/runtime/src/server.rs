@@ -116,6 +116,12 @@ pub enum ServeError {
     /// The metrics listener could not be bound.
     #[error(transparent)]
     Metrics(#[from] crate::metrics::MetricsError),
+    /// An RPC of the descriptor set declares no access (`option (chancery.common.v1.access)`),
+    /// so the auth layer could not tell whether it reads or writes.
+    #[error(
+        "these RPCs declare no access (add `option (chancery.common.v1.access) = ACCESS_READ;` or ACCESS_WRITE beside each in proto/): {0}"
+    )]
+    UndeclaredAccess(String),
     /// The plaintext health listener (`CHANCERY_HEALTH_LISTEN`) could not be bound.
     #[error("cannot listen for health checks on {address}: {source}")]
     HealthListen {
@@ -163,6 +169,10 @@ pub async fn serve_with_readiness(
     database: Option<crate::db::Database>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
+    let undeclared = crate::auth::rpcs_without_access();
+    if !undeclared.is_empty() {
+        return Err(ServeError::UndeclaredAccess(undeclared.join(", ")));
+    }
     let _metrics = match config.metrics_listen {
         Some(address) => {
             let listener = crate::metrics::bind(address).await?;
