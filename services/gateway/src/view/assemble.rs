@@ -284,7 +284,13 @@ pub(crate) fn wanted(
             actors.insert(hop.reporter.clone());
             documents.insert(hop.document.clone());
         }
+        // A relayed speaker's office at the date the relayed words were said, or, when the text
+        // does not give it, at the statement's date.
         walk_relayed(&statement.relayed, &mut |speech| {
+            let date = speech.said.as_ref().or(statement.said.as_ref());
+            for speaker in &speech.speakers {
+                ask_office(speaker, date);
+            }
             actors.extend(speech.speakers.iter().cloned());
             actors.extend(speech.addressees.iter().cloned());
         });
@@ -1718,6 +1724,38 @@ mod tests {
             "{headline}"
         );
         assert!(headline.ends_with('…') && headline.chars().count() < 260);
+    }
+
+    #[test]
+    fn relayed_speakers_are_asked_their_office_at_the_relayed_date_or_the_statement_date() {
+        let mut statement = said("s", "2026-04-21");
+        statement.speaker = "actors/ministry".into();
+        statement.relayed = vec![RelayedSpeech {
+            speakers: vec!["actors/minister".into()],
+            relayed: vec![RelayedSpeech {
+                speakers: vec!["actors/prime-minister".into()],
+                said: Some(FuzzyDate {
+                    edtf: "2026-04-19".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }];
+        let wanted = wanted(&Episode::default(), &[], &[statement]);
+        let questions: Vec<(&str, &str)> = wanted
+            .offices
+            .iter()
+            .map(|q| (q.actor.as_str(), q.date.as_ref().unwrap().edtf.as_str()))
+            .collect();
+        assert_eq!(
+            questions,
+            [
+                ("actors/minister", "2026-04-21"),
+                ("actors/ministry", "2026-04-21"),
+                ("actors/prime-minister", "2026-04-19"),
+            ]
+        );
     }
 
     #[test]
