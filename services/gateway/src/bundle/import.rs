@@ -676,11 +676,7 @@ impl Progress {
     }
 
     fn counts(&self) -> Counts {
-        let mut counts = Counts::default();
-        for (collection, _, outcome) in self.handled.lock().expect("not poisoned").iter() {
-            counts.add(collection, [*outcome]);
-        }
-        counts
+        counts_of(&self.handled.lock().expect("not poisoned"))
     }
 
     /// The error of an import that stopped at `failed` with `status`. When nothing was written
@@ -712,13 +708,7 @@ impl Progress {
                 status.details().to_vec().into(),
             );
         }
-        let counts = {
-            let mut counts = Counts::default();
-            for (collection, _, outcome) in handled.iter() {
-                counts.add(collection, [*outcome]);
-            }
-            counts
-        };
+        let counts = counts_of(&handled);
         let progress = ImportProgress {
             created: owned(counts.created.clone()),
             updated: owned(counts.updated.clone()),
@@ -748,6 +738,15 @@ impl Progress {
         );
         partially_written(message, &progress, failed)
     }
+}
+
+/// The counts by collection and outcome of the resources `handled`.
+fn counts_of(handled: &[(&'static str, String, Outcome)]) -> Counts {
+    let mut counts = Counts::default();
+    for (collection, _, outcome) in handled {
+        counts.add(collection, [*outcome]);
+    }
+    counts
 }
 
 /// ABORTED with `ErrorInfo` (reason [`PARTIAL_REASON`]) and the `ImportProgress` detail.
