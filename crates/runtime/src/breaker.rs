@@ -33,8 +33,9 @@ pub const FAILURE_THRESHOLD: u32 = 5;
 pub const BASE_COOLDOWN: Duration = Duration::from_secs(2);
 /// Longest cooldown, reached by doubling after each failed trial call.
 pub const MAX_COOLDOWN: Duration = Duration::from_secs(30);
-/// The `reason` of the ErrorInfo a short-circuited call fails with.
-pub const CIRCUIT_OPEN_REASON: &str = "CIRCUIT_OPEN";
+/// The `reason` of the ErrorInfo a short-circuited call fails with (defined in `errors`, which
+/// builds that status, and re-exported here where it always was).
+pub use crate::errors::CIRCUIT_OPEN_REASON;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {

@@ -22,6 +22,8 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
+use crate::errors::Error;
+
 /// Longest wait for a PostgreSQL connection from the pool, reconnecting included. Well under
 /// request deadlines, so while the server is down or unreachable a request fails UNAVAILABLE
 /// ("the database is unavailable") in about this long instead of running into its deadline.
@@ -274,9 +276,7 @@ impl QueryBuilder {
 
 /// Decodes the `body` column of a row: every store keeps each resource whole, as the encoded
 /// message it serves.
-pub fn decode_body<M: prost::Message + Default>(
-    row: &sqlx::any::AnyRow,
-) -> Result<M, crate::errors::Error> {
+pub fn decode_body<M: prost::Message + Default>(row: &sqlx::any::AnyRow) -> Result<M, Error> {
     use sqlx::Row;
     let body: Vec<u8> = row.try_get("body")?;
     Ok(M::decode(body.as_slice())?)
@@ -287,7 +287,7 @@ pub async fn fetch_body<M: prost::Message + Default>(
     pool: &AnyPool,
     table: &str,
     id: &str,
-) -> Result<Option<M>, crate::errors::Error> {
+) -> Result<Option<M>, Error> {
     let row = sqlx::query(&format!("SELECT body FROM {table} WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
@@ -300,7 +300,7 @@ pub async fn fetch_bodies<M: prost::Message + Default>(
     pool: &AnyPool,
     table: &str,
     ids: impl IntoIterator<Item = &str>,
-) -> Result<std::collections::HashMap<String, M>, crate::errors::Error> {
+) -> Result<std::collections::HashMap<String, M>, Error> {
     use sqlx::Row;
     let unique: std::collections::BTreeSet<&str> = ids.into_iter().collect();
     if unique.is_empty() {
@@ -553,6 +553,21 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
 /// Whether an error is a unique-constraint violation.
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// A database error as the error of a handler or store: a unique-constraint violation is
+/// [`Error::Duplicate`], an unreachable database [`Error::Unavailable`], anything else
+/// [`Error::Internal`]. It lives here, not in `errors`, so that `errors` stays a leaf module.
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        if is_unique_violation(&error) {
+            Error::Duplicate(error.to_string())
+        } else if is_unavailable(&error) {
+            Error::Unavailable(error)
+        } else {
+            Error::Internal(format!("database: {error}"))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,12 +3,19 @@
 //! violation per problem. [`Error`] is the one error type of every service's handlers and
 //! stores; its single `From<Error> for Status` builds the status with these functions, so every
 //! service answers alike.
+//!
+//! This module is a leaf: it uses no other module of the crate. The conversion of database
+//! errors (`From<sqlx::Error> for Error`) lives in the db module, beside the checks it needs.
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 
 /// `ErrorInfo.domain` of every Chancery error.
 pub const ERROR_DOMAIN: &str = "chancery";
+
+/// The `reason` of the ErrorInfo a call fails with, without being made, while the circuit
+/// breaker of its backend is open (see [`circuit_open`]).
+pub const CIRCUIT_OPEN_REASON: &str = "CIRCUIT_OPEN";
 
 /// One problem with one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,13 +240,13 @@ pub fn backend_refused_credential(service: &str) -> Status {
 }
 
 /// UNAVAILABLE without a call: the circuit breaker of `target` (a backend's short name, such
-/// as `actors`) is open (reason `CIRCUIT_OPEN`, see [`crate::breaker`]); `message` says when
-/// the next attempt goes through.
+/// as `actors`) is open (reason [`CIRCUIT_OPEN_REASON`], set by the breaker module); `message`
+/// says when the next attempt goes through.
 pub fn circuit_open(target: &str, message: String) -> Status {
     with_info_metadata(
         Code::Unavailable,
         message,
-        crate::breaker::CIRCUIT_OPEN_REASON,
+        CIRCUIT_OPEN_REASON,
         &[("dependency", target)],
     )
 }
@@ -322,18 +329,6 @@ pub enum Error {
 
 /// Shorthand for results of RPC handlers and stores.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        if crate::db::is_unique_violation(&error) {
-            Error::Duplicate(error.to_string())
-        } else if crate::db::is_unavailable(&error) {
-            Error::Unavailable(error)
-        } else {
-            Error::Internal(format!("database: {error}"))
-        }
-    }
-}
 
 impl From<prost::DecodeError> for Error {
     fn from(error: prost::DecodeError) -> Self {
