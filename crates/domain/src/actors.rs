@@ -5,7 +5,8 @@
 //! that need the database (existence of referenced actors, cycles) live in the store.
 
 use chancery_proto::actors::v1::{
-    Actor, ActorKind, MediaType, NameKind, Post, PostClass, Tenure, TenureQualifier,
+    Actor, ActorKind, ActorName, AnonymousProfile, MediaProfile, MediaType, NameKind, Post,
+    PostClass, Tenure, TenureQualifier,
 };
 use chancery_proto::common::v1::{ExternalId, ExternalIdScheme, LocalizedText, SourceRef};
 use chancery_runtime::errors::Violations;
@@ -203,34 +204,7 @@ pub fn validate_actor(violations: &mut Violations, field: &str, actor: &Actor) -
         &actor.display_name,
         MAX_NAME_CHARS,
     );
-    if actor.names.len() > MAX_NAMES {
-        violations.add(
-            at("names"),
-            format!("must have at most {MAX_NAMES} entries"),
-        );
-    } else {
-        for (i, name) in actor.names.iter().enumerate() {
-            check_required(
-                violations,
-                &at(&format!("names[{i}].text")),
-                &name.text,
-                MAX_NAME_CHARS,
-            );
-            if !name.language_code.is_empty() {
-                text::check_language_code(
-                    violations,
-                    &at(&format!("names[{i}].language_code")),
-                    &name.language_code,
-                );
-            }
-            check_enum::<NameKind>(
-                violations,
-                &at(&format!("names[{i}].kind")),
-                name.kind,
-                true,
-            );
-        }
-    }
+    check_actor_names(violations, &at("names"), &actor.names);
     check_external_ids(violations, &at("external_ids"), &actor.external_ids);
     if !actor.country.is_empty() {
         text::check_country_alpha3(violations, &at("country"), &actor.country);
@@ -246,34 +220,87 @@ pub fn validate_actor(violations: &mut Violations, field: &str, actor: &Actor) -
     );
 
     let kind = ActorKind::try_from(actor.kind).ok();
-    match (&actor.media, kind) {
+    check_media(violations, &at("media"), actor.media.as_ref(), kind);
+    let affiliation_id =
+        check_anonymous(violations, &at("anonymous"), actor.anonymous.as_ref(), kind);
+    check_sources(violations, &at("sources"), &actor.sources);
+    ActorReferences {
+        parent_id,
+        affiliation_id,
+    }
+}
+
+/// Checks an actor's names, listed at `field`: at most [`MAX_NAMES`], each a text, an optional
+/// language and a kind.
+fn check_actor_names(violations: &mut Violations, field: &str, names_: &[ActorName]) {
+    if names_.len() > MAX_NAMES {
+        violations.add(field, format!("must have at most {MAX_NAMES} entries"));
+        return;
+    }
+    for (i, name) in names_.iter().enumerate() {
+        check_required(
+            violations,
+            &format!("{field}[{i}].text"),
+            &name.text,
+            MAX_NAME_CHARS,
+        );
+        if !name.language_code.is_empty() {
+            text::check_language_code(
+                violations,
+                &format!("{field}[{i}].language_code"),
+                &name.language_code,
+            );
+        }
+        check_enum::<NameKind>(violations, &format!("{field}[{i}].kind"), name.kind, true);
+    }
+}
+
+/// Checks an actor's media profile, at `field`: required for a media outlet, and only for one.
+fn check_media(
+    violations: &mut Violations,
+    field: &str,
+    media: Option<&MediaProfile>,
+    kind: Option<ActorKind>,
+) {
+    match (media, kind) {
         (Some(media), Some(ActorKind::MediaOutlet)) => {
-            check_enum::<MediaType>(violations, &at("media.media_type"), media.media_type, true);
+            check_enum::<MediaType>(
+                violations,
+                &format!("{field}.media_type"),
+                media.media_type,
+                true,
+            );
         }
         (None, Some(ActorKind::MediaOutlet)) => {
             violations.add(
-                at("media"),
+                field,
                 "is required for a media outlet: say what kind of outlet it is",
             );
         }
-        (Some(_), _) => violations.add(
-            at("media"),
-            "is only for actors of kind ACTOR_KIND_MEDIA_OUTLET",
-        ),
+        (Some(_), _) => violations.add(field, "is only for actors of kind ACTOR_KIND_MEDIA_OUTLET"),
         (None, _) => {}
     }
-    let mut affiliation_id = String::new();
-    match (&actor.anonymous, kind) {
+}
+
+/// Checks an actor's anonymous-source profile, at `field`: required for an anonymous source,
+/// and only for one. Returns the id of its affiliation (or empty).
+fn check_anonymous(
+    violations: &mut Violations,
+    field: &str,
+    anonymous: Option<&AnonymousProfile>,
+    kind: Option<ActorKind>,
+) -> String {
+    match (anonymous, kind) {
         (Some(anonymous), Some(ActorKind::AnonymousSource)) => {
             check_required(
                 violations,
-                &at("anonymous.descriptor"),
+                &format!("{field}.descriptor"),
                 &anonymous.descriptor,
                 MAX_NAME_CHARS,
             );
-            affiliation_id = names::check_optional(
+            return names::check_optional(
                 violations,
-                &at("anonymous.affiliation"),
+                &format!("{field}.affiliation"),
                 &anonymous.affiliation,
                 "actors",
             )
@@ -282,21 +309,17 @@ pub fn validate_actor(violations: &mut Violations, field: &str, actor: &Actor) -
         }
         (None, Some(ActorKind::AnonymousSource)) => {
             violations.add(
-                at("anonymous"),
+                field,
                 "is required for an anonymous source: give at least its descriptor",
             );
         }
         (Some(_), _) => violations.add(
-            at("anonymous"),
+            field,
             "is only for actors of kind ACTOR_KIND_ANONYMOUS_SOURCE",
         ),
         (None, _) => {}
     }
-    check_sources(violations, &at("sources"), &actor.sources);
-    ActorReferences {
-        parent_id,
-        affiliation_id,
-    }
+    String::new()
 }
 
 /// Copies the fields named by `paths` from `patch` onto `current` (`*` copies them all).
