@@ -284,6 +284,9 @@ fn check_participants(violations: &mut Violations, field: &str, participants: &[
     }
 }
 
+/// Checks the topics of a communication, listed at `field`: at most [`MAX_TOPICS`], each with
+/// a unique id, a label, translated labels, mentioned actors (none of them a participant),
+/// sources and an optional communication other than the communication `id` itself.
 fn check_topics(
     violations: &mut Violations,
     field: &str,
@@ -304,26 +307,7 @@ fn check_topics(
     let taking_part: HashSet<&str> = participants.iter().map(|p| p.actor.as_str()).collect();
     for (i, topic) in topics.iter().enumerate() {
         let at = format!("{field}[{i}]");
-        if topic.id.is_empty() {
-            violations.add(
-                format!("{at}.id"),
-                "is required: a slug such as `mariupol-evacuation`",
-            );
-        } else if !names::is_valid_id(&topic.id) {
-            violations.add(
-                format!("{at}.id"),
-                format!(
-                    "must be 1 to {} lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (got {:?})",
-                    names::MAX_ID_LEN,
-                    topic.id
-                ),
-            );
-        } else if let Some(first) = topics[..i].iter().position(|t| t.id == topic.id) {
-            violations.add(
-                format!("{at}.id"),
-                format!("repeats the id of {field}[{first}]; topic ids are unique"),
-            );
-        }
+        check_topic_id(violations, field, topics, i);
         check_required(
             violations,
             &format!("{at}.label"),
@@ -331,47 +315,94 @@ fn check_topics(
             MAX_TITLE_CHARS,
         );
         check_labels(violations, &format!("{at}.labels"), &topic.labels);
-        if topic.mentioned_actors.len() > MAX_MENTIONED_ACTORS {
-            violations.add(
-                format!("{at}.mentioned_actors"),
-                format!(
-                    "must have at most {MAX_MENTIONED_ACTORS} entries (got {})",
-                    topic.mentioned_actors.len()
-                ),
-            );
-        } else {
-            for (j, actor) in topic.mentioned_actors.iter().enumerate() {
-                let path = format!("{at}.mentioned_actors[{j}]");
-                if names::check(violations, &path, actor, "actors").is_none() {
-                    continue;
-                }
-                if topic.mentioned_actors[..j].contains(actor) {
-                    violations.add(path, format!("repeats {actor}"));
-                } else if taking_part.contains(actor.as_str()) {
-                    violations.add(
-                        path,
-                        format!(
-                            "{actor} takes part in the communication; mentioned actors are those who do not"
-                        ),
-                    );
-                }
-            }
-        }
+        check_mentioned_actors(
+            violations,
+            &format!("{at}.mentioned_actors"),
+            &topic.mentioned_actors,
+            &taking_part,
+        );
         check_sources(violations, &format!("{at}.sources"), &topic.sources);
-        let communication = names::check_optional(
+        check_topic_communication(
             violations,
             &format!("{at}.communication"),
             &topic.communication,
-            "communications",
+            id,
         );
-        if let (Some(communication), Some(id)) = (communication, id)
-            && communication == id
-        {
+    }
+}
+
+/// Checks the id of `topics[i]`, the list being at `field`: a valid slug no earlier topic has.
+fn check_topic_id(violations: &mut Violations, field: &str, topics: &[Topic], i: usize) {
+    let topic = &topics[i];
+    let at = format!("{field}[{i}].id");
+    if topic.id.is_empty() {
+        violations.add(at, "is required: a slug such as `mariupol-evacuation`");
+    } else if !names::is_valid_id(&topic.id) {
+        violations.add(
+            at,
+            format!(
+                "must be 1 to {} lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (got {:?})",
+                names::MAX_ID_LEN,
+                topic.id
+            ),
+        );
+    } else if let Some(first) = topics[..i].iter().position(|t| t.id == topic.id) {
+        violations.add(
+            at,
+            format!("repeats the id of {field}[{first}]; topic ids are unique"),
+        );
+    }
+}
+
+/// Checks the actors a topic mentions, listed at `field`: at most [`MAX_MENTIONED_ACTORS`],
+/// none repeated, none of them `taking_part` in the communication.
+fn check_mentioned_actors(
+    violations: &mut Violations,
+    field: &str,
+    mentioned: &[String],
+    taking_part: &HashSet<&str>,
+) {
+    if mentioned.len() > MAX_MENTIONED_ACTORS {
+        violations.add(
+            field,
+            format!(
+                "must have at most {MAX_MENTIONED_ACTORS} entries (got {})",
+                mentioned.len()
+            ),
+        );
+        return;
+    }
+    for (j, actor) in mentioned.iter().enumerate() {
+        let path = format!("{field}[{j}]");
+        if names::check(violations, &path, actor, "actors").is_none() {
+            continue;
+        }
+        if mentioned[..j].contains(actor) {
+            violations.add(path, format!("repeats {actor}"));
+        } else if taking_part.contains(actor.as_str()) {
             violations.add(
-                format!("{at}.communication"),
-                "must not be the communication itself",
+                path,
+                format!(
+                    "{actor} takes part in the communication; mentioned actors are those who do not"
+                ),
             );
         }
+    }
+}
+
+/// Checks a topic's optional `communication`, at `field`: a communication name other than the
+/// communication `id` itself.
+fn check_topic_communication(
+    violations: &mut Violations,
+    field: &str,
+    communication: &str,
+    id: Option<&str>,
+) {
+    let communication = names::check_optional(violations, field, communication, "communications");
+    if let (Some(communication), Some(id)) = (communication, id)
+        && communication == id
+    {
+        violations.add(field, "must not be the communication itself");
     }
 }
 
