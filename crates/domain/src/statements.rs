@@ -551,6 +551,8 @@ fn check_readout(
     }
 }
 
+/// Checks an attribution chain, listed at `field`: 1 to [`MAX_HOPS`] hops, hop 0 being the
+/// document we hold. Records the reporters and documents named, and returns the hops numbered.
 fn check_chain(
     violations: &mut Violations,
     references: &mut StatementReferences,
@@ -574,66 +576,131 @@ fn check_chain(
     }
     let mut hops = Vec::with_capacity(chain.len());
     for (i, hop) in chain.iter().enumerate() {
-        let at = |name: &str| format!("{field}[{i}].{name}");
-        let unnamed = !hop.unnamed_source.trim().is_empty();
-        if !hop.unnamed_source.is_empty() {
-            if i == 0 {
-                violations.add(
-                    at("unnamed_source"),
-                    "must be empty on hop 0: the publisher of the document we hold is always known",
-                );
-            } else if !unnamed {
-                violations.add(at("unnamed_source"), "must not be blank");
-            }
-            check_optional(
-                violations,
-                &at("unnamed_source"),
-                &hop.unnamed_source,
-                MAX_UNNAMED_SOURCE_CHARS,
-            );
-        }
-        if hop.reporter.is_empty() && (i == 0 || !unnamed) {
-            violations.add(
-                at("reporter"),
-                if i == 0 {
-                    "is required on hop 0: the publisher of the document we hold, `actors/{actor_id}`"
-                } else {
-                    "is required unless `unnamed_source` gives the source the text does not name: \
-                     `actors/{actor_id}`"
-                },
-            );
-        } else if let Some(id) = check_actor(
+        let checked = check_hop(
             violations,
-            &mut references.actors,
-            &at("reporter"),
-            &hop.reporter,
-            false,
-        ) {
-            projection.actors.insert((id, ActorRole::Reporter));
-        }
-        check_enum::<HopRelation>(violations, &at("relation"), hop.relation, true);
-        check_optional(violations, &at("cue"), &hop.cue, MAX_CUE_CHARS);
-        let document = if i == 0 && hop.document.is_empty() {
-            violations.add(
-                at("document"),
-                "is required on hop 0: the document we hold, `documents/{document_id}`",
-            );
-            None
-        } else {
-            names::check_optional(violations, &at("document"), &hop.document, "documents")
-        };
-        if let Some(id) = document {
-            projection.documents.insert(id.to_owned());
-            references
-                .documents
-                .push(Reference::new(at("document"), hop.document.clone()));
-        }
-        hops.push(AttributionHop {
-            position: i32::try_from(i).unwrap_or(i32::MAX),
-            ..hop.clone()
-        });
+            references,
+            projection,
+            &format!("{field}[{i}]"),
+            i,
+            hop,
+        );
+        hops.push(checked);
     }
     hops
+}
+
+/// Checks hop `i` of an attribution chain, at `field`: its unnamed source, reporter, relation,
+/// cue and document. Records the reporter and document named, and returns the hop numbered.
+fn check_hop(
+    violations: &mut Violations,
+    references: &mut StatementReferences,
+    projection: &mut StatementProjection,
+    field: &str,
+    i: usize,
+    hop: &AttributionHop,
+) -> AttributionHop {
+    let at = |name: &str| format!("{field}.{name}");
+    let unnamed = check_unnamed_source(violations, &at("unnamed_source"), i, &hop.unnamed_source);
+    check_hop_reporter(
+        violations,
+        references,
+        projection,
+        &at("reporter"),
+        i,
+        unnamed,
+        &hop.reporter,
+    );
+    check_enum::<HopRelation>(violations, &at("relation"), hop.relation, true);
+    check_optional(violations, &at("cue"), &hop.cue, MAX_CUE_CHARS);
+    check_hop_document(
+        violations,
+        references,
+        projection,
+        &at("document"),
+        i,
+        &hop.document,
+    );
+    AttributionHop {
+        position: i32::try_from(i).unwrap_or(i32::MAX),
+        ..hop.clone()
+    }
+}
+
+/// Checks the unnamed source of hop `i`, at `field`: empty on hop 0, else empty or not blank.
+/// Returns whether it names a source (is not blank).
+fn check_unnamed_source(
+    violations: &mut Violations,
+    field: &str,
+    i: usize,
+    unnamed_source: &str,
+) -> bool {
+    let unnamed = !unnamed_source.trim().is_empty();
+    if !unnamed_source.is_empty() {
+        if i == 0 {
+            violations.add(
+                field,
+                "must be empty on hop 0: the publisher of the document we hold is always known",
+            );
+        } else if !unnamed {
+            violations.add(field, "must not be blank");
+        }
+        check_optional(violations, field, unnamed_source, MAX_UNNAMED_SOURCE_CHARS);
+    }
+    unnamed
+}
+
+/// Checks the reporter of hop `i`, at `field`: required on hop 0 and on a hop without an
+/// `unnamed` source. Records it as a reference and a side-table row.
+fn check_hop_reporter(
+    violations: &mut Violations,
+    references: &mut StatementReferences,
+    projection: &mut StatementProjection,
+    field: &str,
+    i: usize,
+    unnamed: bool,
+    reporter: &str,
+) {
+    if reporter.is_empty() && (i == 0 || !unnamed) {
+        violations.add(
+            field,
+            if i == 0 {
+                "is required on hop 0: the publisher of the document we hold, `actors/{actor_id}`"
+            } else {
+                "is required unless `unnamed_source` gives the source the text does not name: \
+                 `actors/{actor_id}`"
+            },
+        );
+    } else if let Some(id) = check_actor(violations, &mut references.actors, field, reporter, false)
+    {
+        projection.actors.insert((id, ActorRole::Reporter));
+    }
+}
+
+/// Checks the document of hop `i`, at `field`: required on hop 0. Records it as a reference
+/// and a side-table row.
+fn check_hop_document(
+    violations: &mut Violations,
+    references: &mut StatementReferences,
+    projection: &mut StatementProjection,
+    field: &str,
+    i: usize,
+    document: &str,
+) {
+    let id = if i == 0 && document.is_empty() {
+        violations.add(
+            field,
+            "is required on hop 0: the document we hold, `documents/{document_id}`",
+        );
+        None
+    } else {
+        names::check_optional(violations, field, document, "documents")
+    };
+    if let Some(id) = id {
+        projection.documents.insert(id.to_owned());
+        references
+            .documents
+            .push(Reference::new(field, document.to_owned()));
+    }
 }
 
 /// How many relayed speeches `relayed` holds at every level.
@@ -673,70 +740,115 @@ fn check_relayed(
     }
     let mut checked = Vec::with_capacity(relayed.len());
     for (i, speech) in relayed.iter().enumerate() {
-        let at = |name: &str| format!("{field}[{i}].{name}");
-        if speech.speakers.is_empty() {
-            violations.add(
-                at("speakers"),
-                "needs at least one speaker: who said it, according to the relaying speaker",
-            );
-        }
-        for (j, speaker) in check_actor_list(
-            violations,
-            &mut references.actors,
-            &at("speakers"),
-            &speech.speakers,
-            MAX_RELAYED_SPEAKERS,
-        ) {
-            if relaying.contains(&speech.speakers[j].as_str()) {
-                violations.add(
-                    format!("{field}[{i}].speakers[{j}]"),
-                    format!("must not be the actor relaying it ({})", speech.speakers[j]),
-                );
-            }
-            projection
-                .actors
-                .insert((speaker, ActorRole::RelayedSpeaker));
-        }
-        for (_, addressee) in check_actor_list(
-            violations,
-            &mut references.actors,
-            &at("addressees"),
-            &speech.addressees,
-            MAX_ADDRESSEES,
-        ) {
-            projection
-                .actors
-                .insert((addressee, ActorRole::RelayedAddressee));
-        }
-        check_enum::<SpeechAct>(violations, &at("speech_act"), speech.speech_act, true);
-        match &speech.content {
-            Some(content) => check_content(violations, &at("content"), content),
-            None => violations.add(
-                at("content"),
-                "is required: the relayed words, their language and their mode",
-            ),
-        }
-        let said = speech
-            .said
-            .as_ref()
-            .and_then(|said| fuzzy_date::normalize(violations, &at("said"), said));
-        let speakers: Vec<&str> = speech.speakers.iter().map(String::as_str).collect();
-        let nested = check_relayed(
+        let speech = check_relayed_speech(
             violations,
             references,
             projection,
-            &at("relayed"),
-            &speech.relayed,
-            &speakers,
-            depth + 1,
+            &format!("{field}[{i}]"),
+            speech,
+            relaying,
+            depth,
         );
-        checked.push(RelayedSpeech {
-            said,
-            relayed: nested,
-            ..speech.clone()
-        });
+        checked.push(speech);
     }
     checked
+}
+
+/// Checks one relayed speech at level `depth`, at `field`, as relayed by `relaying`: its
+/// speakers, addressees, speech act, content, date and nested speech. Returns it with its
+/// dates normalized.
+fn check_relayed_speech(
+    violations: &mut Violations,
+    references: &mut StatementReferences,
+    projection: &mut StatementProjection,
+    field: &str,
+    speech: &RelayedSpeech,
+    relaying: &[&str],
+    depth: usize,
+) -> RelayedSpeech {
+    let at = |name: &str| format!("{field}.{name}");
+    check_relayed_speakers(
+        violations,
+        references,
+        projection,
+        &at("speakers"),
+        &speech.speakers,
+        relaying,
+    );
+    for (_, addressee) in check_actor_list(
+        violations,
+        &mut references.actors,
+        &at("addressees"),
+        &speech.addressees,
+        MAX_ADDRESSEES,
+    ) {
+        projection
+            .actors
+            .insert((addressee, ActorRole::RelayedAddressee));
+    }
+    check_enum::<SpeechAct>(violations, &at("speech_act"), speech.speech_act, true);
+    match &speech.content {
+        Some(content) => check_content(violations, &at("content"), content),
+        None => violations.add(
+            at("content"),
+            "is required: the relayed words, their language and their mode",
+        ),
+    }
+    let said = speech
+        .said
+        .as_ref()
+        .and_then(|said| fuzzy_date::normalize(violations, &at("said"), said));
+    let speakers: Vec<&str> = speech.speakers.iter().map(String::as_str).collect();
+    let nested = check_relayed(
+        violations,
+        references,
+        projection,
+        &at("relayed"),
+        &speech.relayed,
+        &speakers,
+        depth + 1,
+    );
+    RelayedSpeech {
+        said,
+        relayed: nested,
+        ..speech.clone()
+    }
+}
+
+/// Checks the speakers of a relayed speech, listed at `field`: at least one, at most
+/// [`MAX_RELAYED_SPEAKERS`], none of them an actor `relaying` it. Records each as a reference
+/// and a side-table row.
+fn check_relayed_speakers(
+    violations: &mut Violations,
+    references: &mut StatementReferences,
+    projection: &mut StatementProjection,
+    field: &str,
+    speakers: &[String],
+    relaying: &[&str],
+) {
+    if speakers.is_empty() {
+        violations.add(
+            field,
+            "needs at least one speaker: who said it, according to the relaying speaker",
+        );
+    }
+    for (j, speaker) in check_actor_list(
+        violations,
+        &mut references.actors,
+        field,
+        speakers,
+        MAX_RELAYED_SPEAKERS,
+    ) {
+        if relaying.contains(&speakers[j].as_str()) {
+            violations.add(
+                format!("{field}[{j}]"),
+                format!("must not be the actor relaying it ({})", speakers[j]),
+            );
+        }
+        projection
+            .actors
+            .insert((speaker, ActorRole::RelayedSpeaker));
+    }
 }
 
 /// Checks a statement's placement in its document: a known section, and an ordinal of 0
