@@ -953,6 +953,14 @@ fn check_related_communications(
     }
 }
 
+/// The path a statement's fields are reported under.
+const STATEMENT: &str = "statement";
+
+/// The path of the statement's field `name`, such as `statement.speaker`.
+fn statement_field(name: &str) -> String {
+    format!("{STATEMENT}.{name}")
+}
+
 /// Validates a statement's own fields (not whether what it names exists), normalizes its date,
 /// numbers its hops, and lists its references and stored projections. `id` is the statement's
 /// own id, which `in_reply_to` must not name. Every problem is recorded under its path below
@@ -962,134 +970,17 @@ pub fn validate_statement(
     statement: &Statement,
     id: &str,
 ) -> Option<ValidStatement> {
-    const FIELD: &str = "statement";
-    let at = |name: &str| format!("{FIELD}.{name}");
+    let at = statement_field;
     let before = violations.iter().count();
     let mut references = StatementReferences::default();
     let mut projection = StatementProjection::default();
 
-    if let Some(speaker) = check_actor(
-        violations,
-        &mut references.actors,
-        &at("speaker"),
-        &statement.speaker,
-        true,
-    ) {
-        projection.speaker_id.clone_from(&speaker);
-        projection.actors.insert((speaker, ActorRole::Speaker));
-    }
-    for (i, co_speaker) in check_actor_list(
-        violations,
-        &mut references.actors,
-        &at("co_speakers"),
-        &statement.co_speakers,
-        MAX_CO_SPEAKERS,
-    ) {
-        if co_speaker == projection.speaker_id {
-            violations.add(
-                format!("{FIELD}.co_speakers[{i}]"),
-                "must not be the speaker",
-            );
-        }
-        projection.actors.insert((co_speaker, ActorRole::CoSpeaker));
-    }
-    if let Some(id) = check_actor(
-        violations,
-        &mut references.actors,
-        &at("on_behalf_of"),
-        &statement.on_behalf_of,
-        false,
-    ) {
-        projection.actors.insert((id, ActorRole::OnBehalfOf));
-    }
-    for (_, addressee) in check_actor_list(
-        violations,
-        &mut references.actors,
-        &at("addressees"),
-        &statement.addressees,
-        MAX_ADDRESSEES,
-    ) {
-        projection.actors.insert((addressee, ActorRole::Addressee));
-    }
-
-    match &statement.content {
-        Some(content) => {
-            check_content(violations, &at("content"), content);
-            projection.content_mode = content.mode;
-        }
-        None => violations.add(
-            at("content"),
-            "is required: what was said, its language and its mode",
-        ),
-    }
-    check_enum::<SpeechAct>(violations, &at("speech_act"), statement.speech_act, true);
-    check_enum::<Channel>(violations, &at("channel"), statement.channel, false);
-    projection.speech_act = statement.speech_act;
-    projection.channel = statement.channel;
-
-    let said = match &statement.said {
-        Some(said) => fuzzy_date::normalize(violations, &at("said"), said),
-        None => {
-            violations.add(
-                at("said"),
-                "is required: when it was said, such as `2022-03`",
-            );
-            None
-        }
-    };
-    if let Some(said) = &said {
-        projection.said = fuzzy_date::bounds_of(said);
-    }
-
-    for (_, about) in check_actor_list(
-        violations,
-        &mut references.actors,
-        &at("about_actors"),
-        &statement.about_actors,
-        MAX_ABOUT_ACTORS,
-    ) {
-        projection.actors.insert((about, ActorRole::About));
-    }
-    projection.topics = check_topics(violations, &at("topics"), &statement.topics);
-
-    if let Some(communication) = names::check_optional(
-        violations,
-        &at("communication"),
-        &statement.communication,
-        "communications",
-    ) {
-        projection.communication_id = communication.to_owned();
-        references.communications.push(Reference::new(
-            at("communication"),
-            statement.communication.clone(),
-        ));
-    }
-    if let Some(readout) = &statement.readout {
-        check_readout(
-            violations,
-            &mut references,
-            &mut projection,
-            &at("readout"),
-            readout,
-            !statement.communication.is_empty(),
-        );
-    }
-    if let Some(answered) = names::check_optional(
-        violations,
-        &at("in_reply_to"),
-        &statement.in_reply_to,
-        "statements",
-    ) {
-        if answered == id {
-            violations.add(at("in_reply_to"), "must not be the statement itself");
-        } else {
-            projection.in_reply_to_id = answered.to_owned();
-            references.in_reply_to = Some(Reference::new(
-                at("in_reply_to"),
-                statement.in_reply_to.clone(),
-            ));
-        }
-    }
+    check_speakers(violations, &mut references, &mut projection, statement);
+    check_utterance(violations, &mut projection, statement);
+    let said = check_said(violations, &mut projection, statement);
+    check_about(violations, &mut references, &mut projection, statement);
+    check_communication(violations, &mut references, &mut projection, statement);
+    check_in_reply_to(violations, &mut references, &mut projection, statement, id);
     let attribution_chain = check_chain(
         violations,
         &mut references,
@@ -1097,31 +988,7 @@ pub fn validate_statement(
         &at("attribution_chain"),
         &statement.attribution_chain,
     );
-    let relayed_count = relayed_count(&statement.relayed);
-    let relayed = if relayed_count > MAX_RELAYED {
-        violations.add(
-            at("relayed"),
-            format!(
-                "must hold at most {MAX_RELAYED} relayed speeches in all, counting every level \
-                 (got {relayed_count})"
-            ),
-        );
-        Vec::new()
-    } else {
-        let relaying: Vec<&str> = std::iter::once(statement.speaker.as_str())
-            .chain(statement.co_speakers.iter().map(String::as_str))
-            .filter(|name| !name.is_empty())
-            .collect();
-        check_relayed(
-            violations,
-            &mut references,
-            &mut projection,
-            &at("relayed"),
-            &statement.relayed,
-            &relaying,
-            1,
-        )
-    };
+    let relayed = check_statement_relayed(violations, &mut references, &mut projection, statement);
     if let Some(placement) = &statement.placement {
         check_placement(violations, &at("placement"), placement);
     }
@@ -1157,6 +1024,224 @@ pub fn validate_statement(
         projection,
         references,
     })
+}
+
+/// Checks who speaks and to whom: the speaker (required), co-speakers (never the speaker),
+/// `on_behalf_of` and addressees. Records each as a reference and a side-table row.
+fn check_speakers(
+    violations: &mut Violations,
+    references: &mut StatementReferences,
+    projection: &mut StatementProjection,
+    statement: &Statement,
+) {
+    let at = statement_field;
+    if let Some(speaker) = check_actor(
+        violations,
+        &mut references.actors,
+        &at("speaker"),
+        &statement.speaker,
+        true,
+    ) {
+        projection.speaker_id.clone_from(&speaker);
+        projection.actors.insert((speaker, ActorRole::Speaker));
+    }
+    for (i, co_speaker) in check_actor_list(
+        violations,
+        &mut references.actors,
+        &at("co_speakers"),
+        &statement.co_speakers,
+        MAX_CO_SPEAKERS,
+    ) {
+        if co_speaker == projection.speaker_id {
+            violations.add(
+                format!("{STATEMENT}.co_speakers[{i}]"),
+                "must not be the speaker",
+            );
+        }
+        projection.actors.insert((co_speaker, ActorRole::CoSpeaker));
+    }
+    if let Some(id) = check_actor(
+        violations,
+        &mut references.actors,
+        &at("on_behalf_of"),
+        &statement.on_behalf_of,
+        false,
+    ) {
+        projection.actors.insert((id, ActorRole::OnBehalfOf));
+    }
+    for (_, addressee) in check_actor_list(
+        violations,
+        &mut references.actors,
+        &at("addressees"),
+        &statement.addressees,
+        MAX_ADDRESSEES,
+    ) {
+        projection.actors.insert((addressee, ActorRole::Addressee));
+    }
+}
+
+/// Checks what was said and how: the content (required), the speech act (required) and the
+/// channel; projects the content mode, speech act and channel.
+fn check_utterance(
+    violations: &mut Violations,
+    projection: &mut StatementProjection,
+    statement: &Statement,
+) {
+    let at = statement_field;
+    match &statement.content {
+        Some(content) => {
+            check_content(violations, &at("content"), content);
+            projection.content_mode = content.mode;
+        }
+        None => violations.add(
+            at("content"),
+            "is required: what was said, its language and its mode",
+        ),
+    }
+    check_enum::<SpeechAct>(violations, &at("speech_act"), statement.speech_act, true);
+    check_enum::<Channel>(violations, &at("channel"), statement.channel, false);
+    projection.speech_act = statement.speech_act;
+    projection.channel = statement.channel;
+}
+
+/// Checks when it was said (required) and projects its bounds; returns the date normalized.
+fn check_said(
+    violations: &mut Violations,
+    projection: &mut StatementProjection,
+    statement: &Statement,
+) -> Option<FuzzyDate> {
+    let at = statement_field;
+    let said = match &statement.said {
+        Some(said) => fuzzy_date::normalize(violations, &at("said"), said),
+        None => {
+            violations.add(
+                at("said"),
+                "is required: when it was said, such as `2022-03`",
+            );
+            None
+        }
+    };
+    if let Some(said) = &said {
+        projection.said = fuzzy_date::bounds_of(said);
+    }
+    said
+}
+
+/// Checks what the statement is about: the actors (recorded as references and side-table rows)
+/// and the topics (projected).
+fn check_about(
+    violations: &mut Violations,
+    references: &mut StatementReferences,
+    projection: &mut StatementProjection,
+    statement: &Statement,
+) {
+    let at = statement_field;
+    for (_, about) in check_actor_list(
+        violations,
+        &mut references.actors,
+        &at("about_actors"),
+        &statement.about_actors,
+        MAX_ABOUT_ACTORS,
+    ) {
+        projection.actors.insert((about, ActorRole::About));
+    }
+    projection.topics = check_topics(violations, &at("topics"), &statement.topics);
+}
+
+/// Checks the communication the statement belongs to and the readout that reports it;
+/// records and projects what they name.
+fn check_communication(
+    violations: &mut Violations,
+    references: &mut StatementReferences,
+    projection: &mut StatementProjection,
+    statement: &Statement,
+) {
+    let at = statement_field;
+    if let Some(communication) = names::check_optional(
+        violations,
+        &at("communication"),
+        &statement.communication,
+        "communications",
+    ) {
+        projection.communication_id = communication.to_owned();
+        references.communications.push(Reference::new(
+            at("communication"),
+            statement.communication.clone(),
+        ));
+    }
+    if let Some(readout) = &statement.readout {
+        check_readout(
+            violations,
+            references,
+            projection,
+            &at("readout"),
+            readout,
+            !statement.communication.is_empty(),
+        );
+    }
+}
+
+/// Checks `in_reply_to`: a statement name other than the statement `id` itself; records and
+/// projects it.
+fn check_in_reply_to(
+    violations: &mut Violations,
+    references: &mut StatementReferences,
+    projection: &mut StatementProjection,
+    statement: &Statement,
+    id: &str,
+) {
+    let at = statement_field;
+    if let Some(answered) = names::check_optional(
+        violations,
+        &at("in_reply_to"),
+        &statement.in_reply_to,
+        "statements",
+    ) {
+        if answered == id {
+            violations.add(at("in_reply_to"), "must not be the statement itself");
+        } else {
+            projection.in_reply_to_id = answered.to_owned();
+            references.in_reply_to = Some(Reference::new(
+                at("in_reply_to"),
+                statement.in_reply_to.clone(),
+            ));
+        }
+    }
+}
+
+/// Checks the statement's relayed speech: at most [`MAX_RELAYED`] speeches in all, relayed by
+/// the speaker and co-speakers. Returns it with its dates normalized.
+fn check_statement_relayed(
+    violations: &mut Violations,
+    references: &mut StatementReferences,
+    projection: &mut StatementProjection,
+    statement: &Statement,
+) -> Vec<RelayedSpeech> {
+    let at = statement_field;
+    let relayed_count = relayed_count(&statement.relayed);
+    if relayed_count > MAX_RELAYED {
+        violations.add(
+            at("relayed"),
+            format!(
+                "must hold at most {MAX_RELAYED} relayed speeches in all, counting every level \
+                 (got {relayed_count})"
+            ),
+        );
+        return Vec::new();
+    }
+    let relaying: Vec<&str> = std::iter::once(statement.speaker.as_str())
+        .chain(statement.co_speakers.iter().map(String::as_str))
+        .filter(|name| !name.is_empty())
+        .collect();
+    check_relayed(
+        violations,
+        references,
+        projection,
+        &at("relayed"),
+        &statement.relayed,
+        &relaying,
+        1,
+    )
 }
 
 /// Copies the fields named by `paths` from `patch` onto `current` (`*` copies them all).
