@@ -1459,6 +1459,65 @@ fn check_media_asset(
     );
 }
 
+/// Checks a document's `url`, at `field`: a valid URL, required unless the document has a
+/// title.
+fn check_document_url(violations: &mut Violations, field: &str, document: &SourceDocument) {
+    if document.url.is_empty() && document.title.trim().is_empty() {
+        violations.add(
+            field,
+            "at least one of `url` and `title` is required, to say which document it is",
+        );
+    } else if !document.url.is_empty() {
+        check_url(violations, field, &document.url);
+    }
+}
+
+/// Checks a document's authors as the byline gives them, listed at `field`: at most
+/// [`MAX_AUTHORS`], each a text of at most [`MAX_AUTHOR_CHARS`] characters.
+fn check_authors(violations: &mut Violations, field: &str, authors: &[String]) {
+    if authors.len() > MAX_AUTHORS {
+        violations.add(
+            field,
+            format!(
+                "must have at most {MAX_AUTHORS} entries (got {})",
+                authors.len()
+            ),
+        );
+        return;
+    }
+    for (i, author) in authors.iter().enumerate() {
+        check_required(
+            violations,
+            &format!("{field}[{i}]"),
+            author,
+            MAX_AUTHOR_CHARS,
+        );
+    }
+}
+
+/// Checks a document's media assets, listed at `field`: at most [`MAX_MEDIA_ASSETS`], each
+/// checked by [`check_media_asset`]; records the actors they credit.
+fn check_media_assets(
+    violations: &mut Violations,
+    actors: &mut Vec<Reference>,
+    field: &str,
+    assets: &[MediaAsset],
+) {
+    if assets.len() > MAX_MEDIA_ASSETS {
+        violations.add(
+            field,
+            format!(
+                "must have at most {MAX_MEDIA_ASSETS} entries (got {})",
+                assets.len()
+            ),
+        );
+        return;
+    }
+    for (i, asset) in assets.iter().enumerate() {
+        check_media_asset(violations, actors, &format!("{field}[{i}]"), asset);
+    }
+}
+
 /// Validates a source document's own fields (not whether the actors it names exist) and
 /// normalizes its date. Problems are recorded under `source_document`; the result is `None`
 /// only when a problem was recorded.
@@ -1471,14 +1530,7 @@ pub fn validate_document(
     let before = violations.iter().count();
     let mut actors = Vec::new();
 
-    if document.url.is_empty() && document.title.trim().is_empty() {
-        violations.add(
-            at("url"),
-            "at least one of `url` and `title` is required, to say which document it is",
-        );
-    } else if !document.url.is_empty() {
-        check_url(violations, &at("url"), &document.url);
-    }
+    check_document_url(violations, &at("url"), document);
     let publisher_id = check_actor(
         violations,
         &mut actors,
@@ -1494,24 +1546,7 @@ pub fn validate_document(
     if !document.language_code.is_empty() {
         text::check_language_code(violations, &at("language_code"), &document.language_code);
     }
-    if document.authors.len() > MAX_AUTHORS {
-        violations.add(
-            at("authors"),
-            format!(
-                "must have at most {MAX_AUTHORS} entries (got {})",
-                document.authors.len()
-            ),
-        );
-    } else {
-        for (i, author) in document.authors.iter().enumerate() {
-            check_required(
-                violations,
-                &at(&format!("authors[{i}]")),
-                author,
-                MAX_AUTHOR_CHARS,
-            );
-        }
-    }
+    check_authors(violations, &at("authors"), &document.authors);
     check_actor_list(
         violations,
         &mut actors,
@@ -1519,24 +1554,12 @@ pub fn validate_document(
         &document.author_actors,
         MAX_AUTHOR_ACTORS,
     );
-    if document.media_assets.len() > MAX_MEDIA_ASSETS {
-        violations.add(
-            at("media_assets"),
-            format!(
-                "must have at most {MAX_MEDIA_ASSETS} entries (got {})",
-                document.media_assets.len()
-            ),
-        );
-    } else {
-        for (i, asset) in document.media_assets.iter().enumerate() {
-            check_media_asset(
-                violations,
-                &mut actors,
-                &at(&format!("media_assets[{i}]")),
-                asset,
-            );
-        }
-    }
+    check_media_assets(
+        violations,
+        &mut actors,
+        &at("media_assets"),
+        &document.media_assets,
+    );
 
     if violations.iter().count() > before {
         return None;
