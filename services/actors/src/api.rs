@@ -22,7 +22,7 @@ use chancery_runtime::{fuzzy_date, names, text};
 use tonic::{Request, Response, Status};
 
 use crate::domain::{self, MAX_BATCH};
-use crate::error::{Error, Result};
+use chancery_runtime::errors::{Error, Result};
 use crate::store::{ActorFilter, PostFilter, Store};
 
 /// The actors service, serving one store.

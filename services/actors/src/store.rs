@@ -20,7 +20,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::domain::{ActorReferences, ValidTenure};
-use crate::error::{Error, Result};
+use chancery_runtime::errors::{Error, Result};
 
 /// Longest chain of parents followed when looking for a cycle.
 const MAX_PARENT_DEPTH: usize = 64;

@@ -26,7 +26,7 @@ use tonic::{Request, Response, Status};
 
 use crate::Backends;
 use crate::domain::{self, MAX_BATCH, ReferenceScope};
-use crate::error::{Error, Result};
+use chancery_runtime::errors::{Error, Result};
 use crate::store::{Cursor, ListFilter, Store};
 
 /// How the actors service is named in errors and logs.

@@ -25,7 +25,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::domain::{self, MAX_STATUS_LOG};
-use crate::error::{Error, Result};
+use chancery_runtime::errors::{Error, Result};
 
 /// Filters of a communication listing; empty or zero fields do not filter.
 #[derive(Debug, Clone, Default)]

@@ -4,34 +4,26 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: the gateway's settings and the addresses of the three services.
 //! - [`api`]: the RPC handlers; each delegates to the module of its concern.
 //! - [`episodes`]: episode create/read/update/delete and membership, with members checked in
 //!   their owning services.
 //! - [`view`]: `GetEpisodeView`: fan-out, deadline budgets, partial views, assembly.
 //! - [`bundle`]: `ImportBundle` / `ExportBundle`: a whole episode in or out.
 //! - [`store`]: episodes on SQLite/PostgreSQL; migrations in `migrations/{sqlite,postgres}`.
-//! - [`error`]: the suite-wide error type, mapped to `tonic::Status` in one place.
 
 pub mod api;
 pub mod bundle;
-pub mod config;
 pub mod episodes;
-pub mod error;
 pub mod store;
 pub mod view;
-
-use std::future::Future;
 
 use chancery_proto::actors::v1::actor_service_client::ActorServiceClient;
 use chancery_proto::communications::v1::communication_service_client::CommunicationServiceClient;
 use chancery_proto::gateway::v1::episode_service_server::EpisodeServiceServer;
 use chancery_proto::statements::v1::statement_service_client::StatementServiceClient;
-use chancery_runtime::backends::{Outbound, lazy_channel_with, outbound};
+use chancery_runtime::backends::{Outbound, outbound};
 use chancery_runtime::breaker::Breaker;
-use chancery_runtime::config::ServerConfig;
-use chancery_runtime::db::{self, Database, Migrations};
-use tokio::net::TcpListener;
+use chancery_runtime::db::{Database, Migrations};
 use tonic::service::Routes;
 use tonic::transport::Channel;
 
@@ -128,22 +120,6 @@ impl Gateway {
     }
 }
 
-/// Why the gateway stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    /// The database could not be opened or migrated.
-    #[error(transparent)]
-    Database(#[from] chancery_runtime::db::DbError),
-    /// The server failed.
-    #[error(transparent)]
-    Server(#[from] chancery_runtime::server::ServeError),
-}
-
-/// Opens and migrates the gateway's database.
-pub async fn open_database(url: &str) -> Result<Database, ServeError> {
-    Ok(db::connect(url, &MIGRATIONS).await?)
-}
-
 /// The gateway's routes on an opened database, for a server that hosts it.
 pub fn routes(database: Database, backends: Backends) -> Routes {
     let gateway = Gateway::new(store::Store::new(database), backends);
@@ -152,50 +128,4 @@ pub fn routes(database: Database, backends: Backends) -> Routes {
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(4 * MAX_MESSAGE_BYTES),
     )
-}
-
-/// Opens the database, then serves the gateway on `listener` until `shutdown` resolves and
-/// in-flight requests drain. The backends are connected lazily.
-pub async fn serve(
-    listener: TcpListener,
-    config: &config::Config,
-    shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), ServeError> {
-    let database = open_database(&config.service.database_url).await?;
-    let tls = &config.service.server.tls;
-    let backend =
-        |uri| lazy_channel_with(uri, tls).map_err(chancery_runtime::server::ServeError::from);
-    let backends = Backends {
-        actors: backend(&config.actors_addr)?,
-        communications: backend(&config.communications_addr)?,
-        statements: backend(&config.statements_addr)?,
-    };
-    serve_with_database(
-        listener,
-        &config.service.server,
-        database,
-        backends,
-        shutdown,
-    )
-    .await
-}
-
-/// Serves the gateway on an already opened database.
-pub async fn serve_with_database(
-    listener: TcpListener,
-    server: &ServerConfig,
-    database: Database,
-    backends: Backends,
-    shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), ServeError> {
-    chancery_runtime::server::serve_with_readiness(
-        listener,
-        server,
-        routes(database.clone(), backends),
-        &[SERVICE_NAME],
-        Some(database),
-        shutdown,
-    )
-    .await?;
-    Ok(())
 }

@@ -31,7 +31,7 @@ use tonic::{Request, Response, Status};
 
 use crate::Backends;
 use crate::domain::{self, MAX_BATCH, check_enum};
-use crate::error::{Error, Result};
+use chancery_runtime::errors::{Error, Result};
 use crate::store::{StatementFilter, Store};
 
 /// How the actors service is named in errors.

@@ -29,7 +29,7 @@ use sqlx::{AnyConnection, Row};
 use crate::domain::{
     ActorRole, StatementProjection, StatementReferences, ValidDocument, ValidStatement,
 };
-use crate::error::{Error, Result};
+use chancery_runtime::errors::{Error, Result};
 
 /// Filters of a statement listing; empty fields and zeros do not filter.
 #[derive(Debug, Clone, Default)]

@@ -200,21 +200,15 @@ async fn statements_with(
         actors: lazy_channel(&uri(actors_addr)),
         communications: lazy_channel(&uri(communications_addr)),
     };
-    let database = chancery_statements::open_database("sqlite::memory:")
-        .await
-        .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        chancery_statements::serve_with_database(
-            listener,
-            &ServerConfig::new(addr),
-            database,
-            backends,
-            std::future::pending(),
-        )
-        .await
-    });
+    let database =
+        chancery_runtime::db::connect("sqlite::memory:", &chancery_statements::MIGRATIONS)
+            .await
+            .unwrap();
+    let addr = serve(
+        chancery_statements::routes(database, backends),
+        chancery_statements::SERVICE_NAME,
+    )
+    .await;
     StatementServiceClient::connect(format!("http://{addr}"))
         .await
         .unwrap()

@@ -1,25 +1,24 @@
-//! The `chancery` command line.
+//! The composition root of Chancery: the one place that builds each service from its
+//! configuration and serves it, and every binary of the suite.
 //!
 //! # Layout
 //!
-//! - [`args`]: parsing of the command line into a [`args::Command`].
-//! - [`up`]: `chancery up`, every service in one process on its default port (`--demo` also
-//!   imports the demo episode).
-//! - [`import`], [`export`], [`view`]: the client commands, which talk to the gateway; [`client`]
-//!   holds what they share (the connection, failures and exit statuses).
-//!
-//! `main.rs` only collects the arguments and calls [`run`].
+//! - [`service`]: [`Service`], each service's defaults, configuration, database and wiring to
+//!   the services it calls; [`Service::serve`] is how every service is started — by its own
+//!   binary ([`process`]), by `chancery up` and by the test kit (`tests/testkit`).
+//! - [`process`]: a service alone in its process (`src/bin/chancery-<service>.rs`).
+//! - [`cli`]: the `chancery` command (`src/main.rs`): `up`, `import`, `export`, `view`.
 
-pub mod args;
-pub mod client;
-pub mod export;
-pub mod import;
-pub mod up;
-pub mod view;
+pub mod cli;
+pub mod process;
+pub mod service;
+
+pub use service::Service;
 
 use std::process::ExitCode;
 
-use args::Command;
+use cli::args::Command;
+use cli::{args, client, export, import, up, view};
 
 /// Runs the command line `args` (without the program name) and returns the exit code.
 pub async fn run(args: &[String]) -> ExitCode {

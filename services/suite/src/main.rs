@@ -6,5 +6,5 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    chancery_cli::run(&args).await
+    chancery_suite::run(&args).await
 }

@@ -30,6 +30,7 @@ use chancery_proto::gateway::v1::episode_service_client::EpisodeServiceClient;
 use chancery_proto::statements::v1::statement_service_client::StatementServiceClient;
 use chancery_runtime::config::{LogFormat, ServerConfig};
 pub use chancery_runtime::db::Backend;
+use chancery_suite::service::Addresses;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::{Channel, Endpoint};
@@ -66,31 +67,9 @@ impl Drop for TempDir {
     }
 }
 
-/// Which service to start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
-    /// `chancery.actors.v1.ActorService`.
-    Actors,
-    /// `chancery.communications.v1.CommunicationService` (needs `Options::actors`).
-    Communications,
-    /// `chancery.statements.v1.StatementService` (needs `Options::actors` and
-    /// `Options::communications`).
-    Statements,
-    /// `chancery.gateway.v1.EpisodeService` (needs all three backends in `Options`).
-    Gateway,
-}
-
-impl Service {
-    /// The service's short name, also its schema in a shared PostgreSQL database.
-    pub fn name(self) -> &'static str {
-        match self {
-            Service::Actors => "actors",
-            Service::Communications => "communications",
-            Service::Statements => "statements",
-            Service::Gateway => "gateway",
-        }
-    }
-}
+/// Which service to start: the suite's own [`chancery_suite::Service`], so a test starts a
+/// service exactly as its binary and `chancery up` do.
+pub use chancery_suite::Service;
 
 /// The PostgreSQL server the tests use unless `CHANCERY_TEST_DATABASE_URL` names another.
 pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -407,14 +386,21 @@ pub struct Options {
 pub const NOBODY: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 1);
 
-/// A channel to a backend at `addr`: `https://` when `tls` has a CA to verify it with (then
-/// the server's certificate, if any, is its client certificate), else `http://`.
-fn backend(addr: Option<SocketAddr>, tls: &chancery_runtime::tls::TlsConfig) -> Channel {
+/// Where a server reaches its backends: `https://` when `tls` has a CA to verify them with
+/// (then the server's certificate, if any, is its client certificate), else `http://`; an
+/// address left `None` is [`NOBODY`].
+fn addresses(options: &Options, tls: &chancery_runtime::tls::TlsConfig) -> Addresses {
     let scheme = if tls.ca.is_some() { "https" } else { "http" };
-    let uri = format!("{scheme}://{}", addr.unwrap_or(NOBODY))
-        .parse()
-        .expect("backend uri");
-    chancery_runtime::backends::lazy_channel_with(&uri, tls).expect("backend TLS settings")
+    let uri = |addr: Option<SocketAddr>| {
+        format!("{scheme}://{}", addr.unwrap_or(NOBODY))
+            .parse()
+            .expect("backend uri")
+    };
+    Addresses {
+        actors: uri(options.actors),
+        communications: uri(options.communications),
+        statements: uri(options.statements),
+    }
 }
 
 impl Default for Options {
@@ -470,6 +456,7 @@ pub async fn spawn_on(service: Service, backend: Backend) -> TestServer {
 /// Starts `service` with `options`. Panics if it cannot start: a test cannot go on without it.
 pub async fn spawn_with(service: Service, options: Options) -> TestServer {
     init_logs();
+    let addresses = addresses(&options, &options.server.tls);
     let (data, database_url) = match options.database_url {
         Some(url) => (None, url),
         None => {
@@ -492,68 +479,16 @@ pub async fn spawn_with(service: Service, options: Options) -> TestServer {
     let server = options.server;
     let tls = server.tls.clone();
     let client_tls = options.client_tls;
-    let (actors, communications, statements) =
-        (options.actors, options.communications, options.statements);
-    let task = match service {
-        Service::Actors => {
-            let database = chancery_actors::open_database(&database_url)
-                .await
-                .expect("open the actors database");
-            tokio::spawn(async move {
-                chancery_actors::serve_with_database(listener, &server, database, shutdown)
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        }
-        Service::Communications => {
-            let database = chancery_communications::open_database(&database_url)
-                .await
-                .expect("open the communications database");
-            let backends = chancery_communications::Backends {
-                actors: backend(actors, &tls),
-            };
-            tokio::spawn(async move {
-                chancery_communications::serve_with_database(
-                    listener, &server, database, backends, shutdown,
-                )
-                .await
-                .map_err(|e| e.to_string())
-            })
-        }
-        Service::Statements => {
-            let database = chancery_statements::open_database(&database_url)
-                .await
-                .expect("open the statements database");
-            let backends = chancery_statements::Backends {
-                actors: backend(actors, &tls),
-                communications: backend(communications, &tls),
-            };
-            tokio::spawn(async move {
-                chancery_statements::serve_with_database(
-                    listener, &server, database, backends, shutdown,
-                )
-                .await
-                .map_err(|e| e.to_string())
-            })
-        }
-        Service::Gateway => {
-            let database = chancery_gateway::open_database(&database_url)
-                .await
-                .expect("open the gateway database");
-            let backends = chancery_gateway::Backends {
-                actors: backend(actors, &tls),
-                communications: backend(communications, &tls),
-                statements: backend(statements, &tls),
-            };
-            tokio::spawn(async move {
-                chancery_gateway::serve_with_database(
-                    listener, &server, database, backends, shutdown,
-                )
-                .await
-                .map_err(|e| e.to_string())
-            })
-        }
-    };
+    let database = service
+        .open(&database_url)
+        .await
+        .unwrap_or_else(|e| panic!("open the {} database: {e}", service.name()));
+    let task = tokio::spawn(async move {
+        service
+            .serve(listener, &server, database, &addresses, shutdown)
+            .await
+            .map_err(|e| e.to_string())
+    });
     let channel = match (client_tls, tls.serves_tls()) {
         (Some(client_tls), _) => tls::connect_tls(addr, client_tls)
             .await
@@ -575,21 +510,10 @@ pub async fn spawn_with(service: Service, options: Options) -> TestServer {
 /// Opens `service`'s database at `url` and applies its migrations, as the service does at
 /// start-up: for tests that look at the storage layer itself.
 pub async fn open_database(service: Service, url: &str) -> chancery_runtime::db::Database {
-    let opened = match service {
-        Service::Actors => chancery_actors::open_database(url)
-            .await
-            .map_err(|e| e.to_string()),
-        Service::Communications => chancery_communications::open_database(url)
-            .await
-            .map_err(|e| e.to_string()),
-        Service::Statements => chancery_statements::open_database(url)
-            .await
-            .map_err(|e| e.to_string()),
-        Service::Gateway => chancery_gateway::open_database(url)
-            .await
-            .map_err(|e| e.to_string()),
-    };
-    opened.unwrap_or_else(|e| panic!("open the {} database: {e}", service.name()))
+    service
+        .open(url)
+        .await
+        .unwrap_or_else(|e| panic!("open the {} database: {e}", service.name()))
 }
 
 /// The whole suite, wired as in production: communications and statements check actors;

@@ -3,7 +3,7 @@
 //! services, in dependency order.
 //!
 //! The single source of truth is the demo bundle file,
-//! `crates/cli/demo/macron-putin-2022-03.json` (the JSON form of `chancery.gateway.v1.Bundle`,
+//! `services/suite/demo/macron-putin-2022-03.json` (the JSON form of `chancery.gateway.v1.Bundle`,
 //! embedded here and in the `chancery` binary): [`bundle`] parses it, and [`episode`] turns it
 //! into the create requests [`load`] sends. To change the seed, edit the file.
 //!
@@ -26,11 +26,11 @@ pub const LEGENDRE_SPOKE: &str = "2022-03-23/2022-03-28";
 /// The resource name of the seed episode.
 pub const EPISODE: &str = "episodes/macron-putin-2022-03";
 /// The demo bundle file, as committed.
-pub const BUNDLE_JSON: &str = include_str!("../../cli/demo/macron-putin-2022-03.json");
+pub const BUNDLE_JSON: &str = include_str!("../../../services/suite/demo/macron-putin-2022-03.json");
 /// Where the demo bundle file is, for tests that hand it to `chancery import`.
 pub const BUNDLE_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../cli/demo/macron-putin-2022-03.json"
+    "/../../services/suite/demo/macron-putin-2022-03.json"
 );
 
 /// Every create request of the seed episode, by service, in the order they must be sent, and
@@ -59,7 +59,7 @@ pub struct SeedEpisode {
 /// bundle (a test checks it is).
 pub fn bundle() -> Bundle {
     chancery_proto::bundle_from_json(BUNDLE_JSON)
-        .unwrap_or_else(|problem| panic!("crates/cli/demo/macron-putin-2022-03.json: {problem}"))
+        .unwrap_or_else(|problem| panic!("services/suite/demo/macron-putin-2022-03.json: {problem}"))
 }
 
 /// The seed episode as create requests, from [`bundle`].

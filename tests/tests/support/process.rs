@@ -12,13 +12,13 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-/// The binaries this test runs, with their packages.
+/// The binaries this test runs, with their packages (every binary is the composition root's).
 pub(crate) const BINARIES: [(&str, &str); 5] = [
-    ("chancery-actors", "chancery-actors"),
-    ("chancery-communications", "chancery-communications"),
-    ("chancery-statements", "chancery-statements"),
-    ("chancery-gateway", "chancery-gateway"),
-    ("chancery", "chancery-cli"),
+    ("chancery-actors", "chancery-suite"),
+    ("chancery-communications", "chancery-suite"),
+    ("chancery-statements", "chancery-suite"),
+    ("chancery-gateway", "chancery-suite"),
+    ("chancery", "chancery-suite"),
 ];
 
 /// The directory of the workspace's binaries (`target/debug` or `target/release`), with every
@@ -40,7 +40,9 @@ pub(crate) fn binaries() -> &'static Path {
                 .arg("--bins")
                 .arg("--manifest-path")
                 .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"));
-            for (_, package) in BINARIES {
+            let packages: std::collections::BTreeSet<&str> =
+                BINARIES.iter().map(|(_, package)| *package).collect();
+            for package in packages {
                 build.args(["-p", package]);
             }
             if dir.file_name().is_some_and(|name| name == "release") {

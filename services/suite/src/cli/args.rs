@@ -96,7 +96,7 @@ pub struct ImportOptions {
     /// The file of the bearer token to send (`--token-file`).
     pub token_file: Option<PathBuf>,
     /// TLS files for an `https://` gateway.
-    pub tls: crate::client::TlsFiles,
+    pub tls: crate::cli::client::TlsFiles,
 }
 
 /// Options of `chancery export`.
@@ -111,7 +111,7 @@ pub struct ExportOptions {
     /// The file of the bearer token to send (`--token-file`).
     pub token_file: Option<PathBuf>,
     /// TLS files for an `https://` gateway.
-    pub tls: crate::client::TlsFiles,
+    pub tls: crate::cli::client::TlsFiles,
 }
 
 /// Options of `chancery view`.
@@ -124,7 +124,7 @@ pub struct ViewOptions {
     /// The file of the bearer token to send (`--token-file`).
     pub token_file: Option<PathBuf>,
     /// TLS files for an `https://` gateway.
-    pub tls: crate::client::TlsFiles,
+    pub tls: crate::cli::client::TlsFiles,
 }
 
 /// A parsed command line.
@@ -242,7 +242,7 @@ struct ClientArgs {
     gateway: String,
     output: Option<PathBuf>,
     token_file: Option<PathBuf>,
-    tls: crate::client::TlsFiles,
+    tls: crate::cli::client::TlsFiles,
 }
 
 fn parse_client(command: &str, args: &[String], takes_output: bool) -> Result<ClientArgs, String> {
@@ -251,7 +251,7 @@ fn parse_client(command: &str, args: &[String], takes_output: bool) -> Result<Cl
         gateway: DEFAULT_GATEWAY.to_owned(),
         output: None,
         token_file: None,
-        tls: crate::client::TlsFiles::default(),
+        tls: crate::cli::client::TlsFiles::default(),
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -467,7 +467,7 @@ mod tests {
                 episode: "episodes/x".into(),
                 gateway: "https://gateway:50051".into(),
                 token_file: None,
-                tls: crate::client::TlsFiles {
+                tls: crate::cli::client::TlsFiles {
                     ca_file: Some("/tls/ca.crt".into()),
                     cert_file: Some("/tls/tls.crt".into()),
                     key_file: Some("/tls/tls.key".into()),

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use chancery_proto::gateway::v1::ExportBundleRequest;
 
-use crate::args::ExportOptions;
-use crate::client::{self, EXIT_CANNOT_WRITE, Failure};
+use crate::cli::args::ExportOptions;
+use crate::cli::client::{self, EXIT_CANNOT_WRITE, Failure};
 
 /// Longest an export may take, as this command asks the gateway.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(120);

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use chancery_proto::gateway::v1::{Bundle, ImportBundleRequest, ImportBundleResponse};
 
-use crate::args::ImportOptions;
-use crate::client::{self, EXIT_DATA, EXIT_NO_INPUT, Failure};
+use crate::cli::args::ImportOptions;
+use crate::cli::client::{self, EXIT_DATA, EXIT_NO_INPUT, Failure};
 
 /// The demo bundle: the seed article's episode, `episodes/macron-putin-2022-03`, as committed in
-/// `crates/cli/demo/macron-putin-2022-03.json`.
-pub const DEMO_BUNDLE_JSON: &str = include_str!("../demo/macron-putin-2022-03.json");
+/// `services/suite/demo/macron-putin-2022-03.json`.
+pub const DEMO_BUNDLE_JSON: &str = include_str!("../../demo/macron-putin-2022-03.json");
 
 /// Longest an import may take, as this command asks the gateway (which has its own limit,
 /// `CHANCERY_REQUEST_TIMEOUT`).

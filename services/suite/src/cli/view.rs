@@ -31,8 +31,8 @@ use chancery_proto::statements::v1::{
     ContentMode, DocumentSection, QuotedSpan, RelayedSpeech, SpeechAct,
 };
 
-use crate::args::ViewOptions;
-use crate::client::{self, Failure};
+use crate::cli::args::ViewOptions;
+use crate::cli::client::{self, Failure};
 
 /// Longest one page of the view may take, as this command asks the gateway.
 const VIEW_TIMEOUT: Duration = Duration::from_secs(30);
