@@ -22,8 +22,8 @@ use chancery_runtime::{fuzzy_date, names, text};
 use tonic::{Request, Response, Status};
 
 use crate::domain::{self, MAX_BATCH};
-use chancery_runtime::errors::{Error, Result};
 use crate::store::{ActorFilter, PostFilter, Store};
+use chancery_runtime::errors::{Error, Result};
 
 /// The actors service, serving one store.
 #[derive(Debug, Clone)]

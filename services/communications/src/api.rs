@@ -26,8 +26,8 @@ use tonic::{Request, Response, Status};
 
 use crate::Backends;
 use crate::domain::{self, MAX_BATCH, ReferenceScope};
-use chancery_runtime::errors::{Error, Result};
 use crate::store::{Cursor, ListFilter, Store};
+use chancery_runtime::errors::{Error, Result};
 
 /// How the actors service is named in errors and logs.
 const ACTORS_SERVICE: &str = "the actors service";

@@ -31,8 +31,8 @@ use tonic::{Request, Response, Status};
 
 use crate::Backends;
 use crate::domain::{self, MAX_BATCH, check_enum};
-use chancery_runtime::errors::{Error, Result};
 use crate::store::{StatementFilter, Store};
+use chancery_runtime::errors::{Error, Result};
 
 /// How the actors service is named in errors.
 const ACTORS_SERVICE: &str = "the actors service";

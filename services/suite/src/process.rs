@@ -19,7 +19,10 @@ pub fn run(service: Service) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("chancery-{}: cannot start the runtime: {error}", service.name());
+            eprintln!(
+                "chancery-{}: cannot start the runtime: {error}",
+                service.name()
+            );
             return ExitCode::FAILURE;
         }
     };

@@ -122,10 +122,7 @@ impl Service {
     /// Reads the service's configuration through `env`: `CHANCERY_LISTEN` (default port
     /// [`Service::default_port`]), `CHANCERY_DATABASE_URL` (default `sqlite://data/<name>.db`),
     /// the server settings, and the addresses of the services it calls.
-    pub fn config(
-        self,
-        env: &Env<impl Fn(&str) -> Option<String>>,
-    ) -> Result<Config, ConfigError> {
+    pub fn config(self, env: &Env<impl Fn(&str) -> Option<String>>) -> Result<Config, ConfigError> {
         let service = env.service(config::ServiceDefaults {
             port: self.default_port(),
             database_url: self.default_database_url(),
@@ -155,7 +152,10 @@ impl Service {
         matches!(
             (self, callee),
             (Service::Communications, Service::Actors)
-                | (Service::Statements, Service::Actors | Service::Communications)
+                | (
+                    Service::Statements,
+                    Service::Actors | Service::Communications
+                )
                 | (
                     Service::Gateway,
                     Service::Actors | Service::Communications | Service::Statements

@@ -26,7 +26,8 @@ pub const LEGENDRE_SPOKE: &str = "2022-03-23/2022-03-28";
 /// The resource name of the seed episode.
 pub const EPISODE: &str = "episodes/macron-putin-2022-03";
 /// The demo bundle file, as committed.
-pub const BUNDLE_JSON: &str = include_str!("../../../services/suite/demo/macron-putin-2022-03.json");
+pub const BUNDLE_JSON: &str =
+    include_str!("../../../services/suite/demo/macron-putin-2022-03.json");
 /// Where the demo bundle file is, for tests that hand it to `chancery import`.
 pub const BUNDLE_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -58,8 +59,9 @@ pub struct SeedEpisode {
 /// The demo bundle, parsed from [`BUNDLE_JSON`]. Panics if the committed file is not a valid
 /// bundle (a test checks it is).
 pub fn bundle() -> Bundle {
-    chancery_proto::bundle_from_json(BUNDLE_JSON)
-        .unwrap_or_else(|problem| panic!("services/suite/demo/macron-putin-2022-03.json: {problem}"))
+    chancery_proto::bundle_from_json(BUNDLE_JSON).unwrap_or_else(|problem| {
+        panic!("services/suite/demo/macron-putin-2022-03.json: {problem}")
+    })
 }
 
 /// The seed episode as create requests, from [`bundle`].
