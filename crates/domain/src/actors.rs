@@ -14,6 +14,8 @@ use chancery_runtime::fuzzy_date;
 use chancery_runtime::names;
 use chancery_runtime::text::{self, check_optional, check_required};
 
+use crate::checks::check_enum;
+
 /// Longest display name or title.
 pub const MAX_NAME_CHARS: usize = 200;
 /// Longest description.
@@ -70,20 +72,6 @@ pub struct ActorReferences {
     pub parent_id: String,
     /// Id of the anonymous source's affiliation, or empty.
     pub affiliation_id: String,
-}
-
-fn check_enum<E: TryFrom<i32>>(
-    violations: &mut Violations,
-    field: &str,
-    value: i32,
-    required: bool,
-) {
-    let known = E::try_from(value).is_ok();
-    if !known {
-        violations.add(field, format!("unknown value {value}"));
-    } else if required && value == 0 {
-        violations.add(field, "is required");
-    }
 }
 
 /// Checks external ids against their schemes' syntax, and for duplicates.

@@ -19,6 +19,8 @@ use chancery_runtime::fuzzy_date;
 use chancery_runtime::names;
 use chancery_runtime::text::{self, check_optional, check_required};
 
+use crate::checks::check_enum;
+
 /// Longest title, location, topic label or side of free text.
 pub const MAX_TITLE_CHARS: usize = 200;
 /// Longest description, note or source excerpt.
@@ -113,19 +115,6 @@ pub fn is_country_code(code: &str) -> bool {
 /// Whether a side is written as a country code: exactly three capital ASCII letters.
 fn looks_like_code(side: &str) -> bool {
     side.len() == 3 && side.bytes().all(|b| b.is_ascii_uppercase())
-}
-
-fn check_enum<E: TryFrom<i32>>(
-    violations: &mut Violations,
-    field: &str,
-    value: i32,
-    required: bool,
-) {
-    if E::try_from(value).is_err() {
-        violations.add(field, format!("unknown value {value}"));
-    } else if required && value == 0 {
-        violations.add(field, "is required");
-    }
 }
 
 /// Checks a `side`: empty, a valid ISO 3166-1 alpha-3 code, or a free text of at most

@@ -7,5 +7,6 @@
 //! a bundle the services would refuse is refused whole.
 
 pub mod actors;
+mod checks;
 pub mod communications;
 pub mod statements;

@@ -19,6 +19,8 @@ use chancery_runtime::fuzzy_date;
 use chancery_runtime::names;
 use chancery_runtime::text::{self, check_optional, check_required};
 
+pub use crate::checks::check_enum;
+
 /// Longest statement text, and longest original text, in characters.
 pub const MAX_TEXT_CHARS: usize = 10_000;
 /// Most co-speakers of a statement.
@@ -242,20 +244,6 @@ pub struct ValidDocument {
     pub publisher_id: String,
     /// The actors it names (publisher, credited actors), checked with one call.
     pub actors: Vec<Reference>,
-}
-
-/// Records a violation when `value` is not a known value of `E`, or is 0 while `required`.
-pub fn check_enum<E: TryFrom<i32>>(
-    violations: &mut Violations,
-    field: &str,
-    value: i32,
-    required: bool,
-) {
-    if E::try_from(value).is_err() {
-        violations.add(field, format!("unknown value {value}"));
-    } else if required && value == 0 {
-        violations.add(field, "is required");
-    }
 }
 
 /// Checks an absolute `http://` or `https://` URL of at most [`MAX_URL_CHARS`] characters,
