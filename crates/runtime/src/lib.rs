@@ -7,6 +7,8 @@
 //!
 //! - [`auth`]: bearer tokens: who may call, reads vs writes, the service's own credential.
 //! - [`backends`]: channels to other services, deadlines, one-call reference checks.
+//! - [`lookup`]: typed batch look-ups by name in another service (found and missing, in one
+//!   `BatchGet…` call within the caller's deadline).
 //! - [`breaker`]: the circuit breaker of calls to one backend (fail fast while it is down).
 //! - [`config`]: one typed struct read from `CHANCERY_*` variables; bad values name the variable.
 //! - [`telemetry`]: `RUST_LOG` filtering and `CHANCERY_LOG_FORMAT` (pretty or JSON).
@@ -37,6 +39,7 @@ pub mod errors;
 pub mod fuzzy_date;
 pub mod idempotency;
 pub mod layers;
+pub mod lookup;
 pub mod metrics;
 pub mod names;
 pub mod page_token;
