@@ -32,6 +32,7 @@ use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::{Code, Status};
 use tonic_health::ServingStatus;
+use tonic_health::pb::health_server::{Health, HealthServer};
 
 use crate::auth::AuthLayer;
 use crate::config::ServerConfig;
@@ -169,76 +170,145 @@ pub async fn serve_with_readiness(
     database: Option<crate::db::Database>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    let undeclared = crate::auth::rpcs_without_access();
-    if !undeclared.is_empty() {
-        return Err(ServeError::UndeclaredAccess(undeclared.join(", ")));
-    }
-    let _metrics = match config.metrics_listen {
-        Some(address) => {
-            let listener = crate::metrics::bind(address).await?;
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            tokio::spawn(crate::metrics::serve(listener, async {
-                let _ = stopped.await;
-            }));
-            MetricsServer(Some(stop))
-        }
-        None => MetricsServer(None),
-    };
+    refuse_undeclared_access()?;
+    let _metrics = start_metrics(config).await?;
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_service_status("", ServingStatus::Serving).await;
-    for name in service_names {
-        health
-            .set_service_status(*name, ServingStatus::Serving)
-            .await;
-    }
+    set_health(&health, service_names, ServingStatus::Serving).await;
     let readiness = database
         .map(|database| crate::readiness::watch(health.clone(), service_names.to_vec(), database));
-    // Plaintext, health only, same statuses: for probes that cannot speak TLS (kubelet's).
-    let _health_port = match config.health_listen {
-        Some(address) => {
-            let listener = TcpListener::bind(address)
-                .await
-                .map_err(|source| ServeError::HealthListen { address, source })?;
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            tokio::spawn(
-                Server::builder()
-                    .add_service(health_service.clone())
-                    .serve_with_incoming_shutdown(
-                        spoken_connections(listener, FIRST_BYTES_TIMEOUT),
-                        async {
-                            let _ = stopped.await;
-                        },
-                    ),
-            );
-            MetricsServer(Some(stop))
-        }
-        None => MetricsServer(None),
-    };
+    let _health_port = start_health_port(config, health_service.clone()).await?;
 
-    let reflection = || {
-        // Both reflection versions are served, so each one advertises (and describes) both.
-        let mut builder = tonic_reflection::server::Builder::configure()
-            .include_reflection_service(false)
-            .register_encoded_file_descriptor_set(chancery_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(
-                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-            )
-            .with_service_name(HEALTH_SERVICE)
-            .with_service_name("grpc.reflection.v1.ServerReflection")
-            .with_service_name("grpc.reflection.v1alpha.ServerReflection");
-        for name in service_names {
-            builder = builder.with_service_name(*name);
-        }
-        builder
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (server, local_addr) = grpc_server(
+        listener,
+        config,
+        routes,
+        service_names,
+        health_service,
+        stopped,
+    )?;
+    let mut server = tokio::spawn(server);
+    tracing::info!(
+        address = ?local_addr,
+        services = ?service_names,
+        tls = config.tls.describe(),
+        health_listen = ?config.health_listen,
+        "serving"
+    );
+
+    tokio::select! {
+        result = &mut server => return Ok(result??),
+        () = shutdown => {}
+    }
+    drain(server, stop, &health, readiness, config, service_names).await
+}
+
+/// Refuses to start when an RPC of the descriptor set declares no access: the auth layer could
+/// not tell whether it reads or writes.
+fn refuse_undeclared_access() -> Result<(), ServeError> {
+    let undeclared = crate::auth::rpcs_without_access();
+    if undeclared.is_empty() {
+        Ok(())
+    } else {
+        Err(ServeError::UndeclaredAccess(undeclared.join(", ")))
+    }
+}
+
+/// The `/metrics` endpoint on `config.metrics_listen`, when set; it stops when the returned
+/// guard is dropped.
+async fn start_metrics(config: &ServerConfig) -> Result<MetricsServer, ServeError> {
+    let Some(address) = config.metrics_listen else {
+        return Ok(MetricsServer(None));
     };
+    let listener = crate::metrics::bind(address).await?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(crate::metrics::serve(listener, async {
+        let _ = stopped.await;
+    }));
+    Ok(MetricsServer(Some(stop)))
+}
+
+/// Sets the overall status `""` and that of each of `service_names` to `status`.
+async fn set_health(
+    health: &tonic_health::server::HealthReporter,
+    service_names: &[&'static str],
+    status: ServingStatus,
+) {
+    health.set_service_status("", status).await;
+    for name in service_names {
+        health.set_service_status(*name, status).await;
+    }
+}
+
+/// Plaintext, health only, same statuses, on `config.health_listen` when set: for probes that
+/// cannot speak TLS (kubelet's). It stops when the returned guard is dropped.
+async fn start_health_port<H: Health>(
+    config: &ServerConfig,
+    health_service: HealthServer<H>,
+) -> Result<MetricsServer, ServeError> {
+    let Some(address) = config.health_listen else {
+        return Ok(MetricsServer(None));
+    };
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|source| ServeError::HealthListen { address, source })?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(
+        Server::builder()
+            .add_service(health_service)
+            .serve_with_incoming_shutdown(
+                spoken_connections(listener, FIRST_BYTES_TIMEOUT),
+                async {
+                    let _ = stopped.await;
+                },
+            ),
+    );
+    Ok(MetricsServer(Some(stop)))
+}
+
+/// The reflection service (either version) describing every Chancery file, health, reflection
+/// itself, and the services of `service_names`. Both reflection versions are served, so each
+/// one advertises (and describes) both.
+fn reflection(service_names: &[&'static str]) -> tonic_reflection::server::Builder<'static> {
+    let mut builder = tonic_reflection::server::Builder::configure()
+        .include_reflection_service(false)
+        .register_encoded_file_descriptor_set(chancery_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
+        .with_service_name(HEALTH_SERVICE)
+        .with_service_name("grpc.reflection.v1.ServerReflection")
+        .with_service_name("grpc.reflection.v1alpha.ServerReflection");
+    for name in service_names {
+        builder = builder.with_service_name(*name);
+    }
+    builder
+}
+
+/// The main gRPC server on `listener`, not yet started: `routes`, health and (unless
+/// `config.reflection` is off) reflection, behind the observe, auth and admission layers, with
+/// TLS when configured; it stops accepting and drains once `stopped` fires. Also the address
+/// it listens on, for the log.
+fn grpc_server<H: Health>(
+    listener: TcpListener,
+    config: &ServerConfig,
+    routes: Routes,
+    service_names: &[&'static str],
+    health_service: HealthServer<H>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) -> Result<
+    (
+        impl Future<Output = Result<(), tonic::transport::Error>> + Send + use<H>,
+        Option<std::net::SocketAddr>,
+    ),
+    ServeError,
+> {
     // Operators may switch reflection off (CHANCERY_REFLECTION=false); health stays either way.
     let (reflection_v1alpha, reflection_v1) = if config.reflection {
         (
-            Some(reflection().build_v1alpha()?),
-            Some(reflection().build_v1()?),
+            Some(reflection(service_names).build_v1alpha()?),
+            Some(reflection(service_names).build_v1()?),
         )
     } else {
         (None, None)
@@ -247,7 +317,6 @@ pub async fn serve_with_readiness(
     AuthLayer::log_startup(&config.auth);
     let local_addr = listener.local_addr().ok();
     let incoming = spoken_connections(listener, FIRST_BYTES_TIMEOUT);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut builder = Server::builder();
     if let Some(tls) = config.tls.server() {
         builder = builder.tls_config(tls)?;
@@ -277,33 +346,27 @@ pub async fn serve_with_readiness(
         .serve_with_incoming_shutdown(incoming, async {
             let _ = stopped.await;
         });
-    let mut server = tokio::spawn(server);
-    tracing::info!(
-        address = ?local_addr,
-        services = ?service_names,
-        tls = config.tls.describe(),
-        health_listen = ?config.health_listen,
-        "serving"
-    );
+    Ok((server, local_addr))
+}
 
-    tokio::select! {
-        result = &mut server => return Ok(result??),
-        () = shutdown => {}
-    }
-
+/// The graceful shutdown of a running server: readiness stops following the database, health
+/// turns NOT_SERVING, `config.shutdown_delay` passes (so load balancers notice), then `stop`
+/// tells the server to stop accepting and in-flight requests get `config.drain_timeout` to
+/// finish before the connections still open are closed.
+async fn drain(
+    mut server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    health: &tonic_health::server::HealthReporter,
+    readiness: Option<crate::readiness::Watcher>,
+    config: &ServerConfig,
+    service_names: &[&'static str],
+) -> Result<(), ServeError> {
     // Stopped first, so it cannot turn a draining server ready again.
     if let Some(readiness) = readiness {
         readiness.stop().await;
     }
     tracing::info!("shutdown started: health is NOT_SERVING");
-    health
-        .set_service_status("", ServingStatus::NotServing)
-        .await;
-    for name in service_names {
-        health
-            .set_service_status(*name, ServingStatus::NotServing)
-            .await;
-    }
+    set_health(health, service_names, ServingStatus::NotServing).await;
     if !config.shutdown_delay.is_zero() {
         tokio::time::sleep(config.shutdown_delay).await;
     }
