@@ -542,6 +542,78 @@ fn length(seconds: i64) -> String {
     parts.join(" ")
 }
 
+/// A communication's reported facts: durations, initiative, outcomes, topics that are other
+/// communications.
+fn render_facts(out: &mut String, names: &Names<'_>, communication: &Communication) {
+    let durations: Vec<String> = communication
+        .durations
+        .iter()
+        .map(|d| {
+            let mut text = if d.as_reported.is_empty() {
+                format!(
+                    "{}{}",
+                    if d.approximate { "about " } else { "" },
+                    length(d.seconds)
+                )
+            } else {
+                d.as_reported.clone()
+            };
+            if !d.asserted_by.is_empty() {
+                let _ = write!(text, " ({})", names.name(&d.asserted_by));
+            }
+            text
+        })
+        .collect();
+    if !durations.is_empty() {
+        out.push_str(&field("duration", &durations.join("; "), "  "));
+    }
+    for participant in communication.participants.iter().filter(|p| p.initiator) {
+        let mut text = names.name(&participant.actor).to_owned();
+        if !participant.initiative_asserted_by.is_empty() {
+            let _ = write!(
+                text,
+                " (according to {})",
+                names.name(&participant.initiative_asserted_by)
+            );
+        }
+        out.push_str(&field("initiative", &text, "  "));
+    }
+    for outcome in &communication.outcomes {
+        let mut about = Vec::new();
+        if let Ok(kind) = OutcomeKind::try_from(outcome.kind)
+            && kind != OutcomeKind::Unspecified
+        {
+            about.push(words(kind.as_str_name(), "OUTCOME_KIND_"));
+        }
+        if !outcome.parties.is_empty() {
+            about.push(format!("parties: {}", names.list(&outcome.parties)));
+        }
+        if !outcome.asserted_by.is_empty() {
+            about.push(format!("claimed by {}", names.name(&outcome.asserted_by)));
+        }
+        let text = if about.is_empty() {
+            outcome.text.clone()
+        } else {
+            format!("{} ({})", outcome.text, about.join("; "))
+        };
+        out.push_str(&field("outcome", &text, "  "));
+    }
+    for topic in communication
+        .topics
+        .iter()
+        .filter(|t| !t.communication.is_empty())
+    {
+        out.push_str(&field(
+            "topic",
+            &format!(
+                "{} — the communication {}",
+                topic.label, topic.communication
+            ),
+            "  ",
+        ));
+    }
+}
+
 fn render_communication(
     out: &mut String,
     view: &EpisodeView,
@@ -569,73 +641,7 @@ fn render_communication(
         }
     }
     if let Some(communication) = &c.communication {
-        let durations: Vec<String> = communication
-            .durations
-            .iter()
-            .map(|d| {
-                let mut text = if d.as_reported.is_empty() {
-                    format!(
-                        "{}{}",
-                        if d.approximate { "about " } else { "" },
-                        length(d.seconds)
-                    )
-                } else {
-                    d.as_reported.clone()
-                };
-                if !d.asserted_by.is_empty() {
-                    let _ = write!(text, " ({})", names.name(&d.asserted_by));
-                }
-                text
-            })
-            .collect();
-        if !durations.is_empty() {
-            out.push_str(&field("duration", &durations.join("; "), "  "));
-        }
-        for participant in communication.participants.iter().filter(|p| p.initiator) {
-            let mut text = names.name(&participant.actor).to_owned();
-            if !participant.initiative_asserted_by.is_empty() {
-                let _ = write!(
-                    text,
-                    " (according to {})",
-                    names.name(&participant.initiative_asserted_by)
-                );
-            }
-            out.push_str(&field("initiative", &text, "  "));
-        }
-        for outcome in &communication.outcomes {
-            let mut about = Vec::new();
-            if let Ok(kind) = OutcomeKind::try_from(outcome.kind)
-                && kind != OutcomeKind::Unspecified
-            {
-                about.push(words(kind.as_str_name(), "OUTCOME_KIND_"));
-            }
-            if !outcome.parties.is_empty() {
-                about.push(format!("parties: {}", names.list(&outcome.parties)));
-            }
-            if !outcome.asserted_by.is_empty() {
-                about.push(format!("claimed by {}", names.name(&outcome.asserted_by)));
-            }
-            let text = if about.is_empty() {
-                outcome.text.clone()
-            } else {
-                format!("{} ({})", outcome.text, about.join("; "))
-            };
-            out.push_str(&field("outcome", &text, "  "));
-        }
-        for topic in communication
-            .topics
-            .iter()
-            .filter(|t| !t.communication.is_empty())
-        {
-            out.push_str(&field(
-                "topic",
-                &format!(
-                    "{} — the communication {}",
-                    topic.label, topic.communication
-                ),
-                "  ",
-            ));
-        }
+        render_facts(out, names, communication);
     }
     for readout in &c.readouts {
         let issuer = if readout.issuer_display_name.is_empty() {
@@ -805,10 +811,30 @@ fn render_entry(out: &mut String, view: &EpisodeView, names: &Names<'_>, entry: 
     let _ = writeln!(out, "  ({})", entry.subject);
 }
 
-/// The view as text for a terminal.
+/// The view as text for a terminal: the heading, the timeline, who talked to whom, the
+/// sources and the actors.
 pub fn render(view: &EpisodeView) -> String {
     let mut out = String::new();
     let names = Names::of(view);
+    render_heading(&mut out, view);
+    let _ = writeln!(
+        out,
+        "\nTimeline ({} entr{})\n",
+        view.timeline.len(),
+        if view.timeline.len() == 1 { "y" } else { "ies" }
+    );
+    for entry in &view.timeline {
+        render_entry(&mut out, view, &names, entry);
+        out.push('\n');
+    }
+    render_contacts(&mut out, view);
+    render_sources(&mut out, view);
+    render_actors(&mut out, view);
+    out
+}
+
+/// The episode's title, name, span, tags, summary, and what the view could not read.
+fn render_heading(out: &mut String, view: &EpisodeView) {
     let episode = view.episode.clone().unwrap_or_default();
     let _ = writeln!(out, "{}", episode.title);
     let mut about = vec![episode.name.clone()];
@@ -837,139 +863,139 @@ pub fn render(view: &EpisodeView) -> String {
             "",
         ));
     }
+}
 
-    let _ = writeln!(
-        out,
-        "\nTimeline ({} entr{})\n",
-        view.timeline.len(),
-        if view.timeline.len() == 1 { "y" } else { "ies" }
-    );
-    for entry in &view.timeline {
-        render_entry(&mut out, view, &names, entry);
-        out.push('\n');
+/// "Who talked to whom": each pair, its held contacts by kind, and those not held.
+fn render_contacts(out: &mut String, view: &EpisodeView) {
+    if view.contacts.is_empty() {
+        return;
     }
-
-    if !view.contacts.is_empty() {
-        let _ = writeln!(out, "Who talked to whom\n");
-        for contact in &view.contacts {
-            let name = |display: &str, name: &str| {
-                if display.is_empty() {
-                    name.to_owned()
-                } else {
-                    display.to_owned()
-                }
-            };
-            let kinds: Vec<String> = contact
-                .by_kind
+    let _ = writeln!(out, "Who talked to whom\n");
+    for contact in &view.contacts {
+        let name = |display: &str, name: &str| {
+            if display.is_empty() {
+                name.to_owned()
+            } else {
+                display.to_owned()
+            }
+        };
+        let kinds: Vec<String> = contact
+            .by_kind
+            .iter()
+            .map(|k| {
+                let kind = CommunicationKind::try_from(k.kind)
+                    .map(|k| words(k.as_str_name(), "COMMUNICATION_KIND_"))
+                    .unwrap_or_else(|_| "other".into());
+                format!("{kind} ×{}", k.count)
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {} ↔ {}: held {}{}",
+            name(&contact.actor_a_display_name, &contact.actor_a),
+            name(&contact.actor_b_display_name, &contact.actor_b),
+            contact.count,
+            if kinds.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", kinds.join(", "))
+            }
+        );
+        if !contact.not_held.is_empty() {
+            let not_held: Vec<String> = contact
+                .not_held
                 .iter()
-                .map(|k| {
-                    let kind = CommunicationKind::try_from(k.kind)
-                        .map(|k| words(k.as_str_name(), "COMMUNICATION_KIND_"))
-                        .unwrap_or_else(|_| "other".into());
-                    format!("{kind} ×{}", k.count)
+                .map(|name| {
+                    let status = timeline_communication(view, name)
+                        .map(computed_status)
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or_else(|| "no status".to_owned());
+                    format!("{name} ({status})")
                 })
                 .collect();
-            let _ = writeln!(
-                out,
-                "  {} ↔ {}: held {}{}",
-                name(&contact.actor_a_display_name, &contact.actor_a),
-                name(&contact.actor_b_display_name, &contact.actor_b),
-                contact.count,
-                if kinds.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", kinds.join(", "))
-                }
-            );
-            if !contact.not_held.is_empty() {
-                let not_held: Vec<String> = contact
-                    .not_held
-                    .iter()
-                    .map(|name| {
-                        let status = timeline_communication(view, name)
-                            .map(computed_status)
-                            .filter(|s| !s.is_empty())
-                            .unwrap_or_else(|| "no status".to_owned());
-                        format!("{name} ({status})")
-                    })
-                    .collect();
-                out.push_str(&field("not held", &not_held.join("; "), "    "));
-            }
+            out.push_str(&field("not held", &not_held.join("; "), "    "));
         }
-        out.push('\n');
     }
+    out.push('\n');
+}
 
-    if !view.sources.is_empty() {
-        let _ = writeln!(out, "Sources\n");
-        for source in &view.sources {
-            let document = source.document.clone().unwrap_or_default();
-            let title = if document.title.is_empty() {
-                document.url.clone()
-            } else {
-                document.title.clone()
-            };
-            let publisher = if source.publisher_display_name.is_empty() {
-                document.publisher.clone()
-            } else {
-                source.publisher_display_name.clone()
-            };
-            out.push_str(&item(
-                &format!(
-                    "{title} — published by {publisher}; cited by {} statement{} and {} communication{} ({})",
-                    source.statements.len(),
-                    if source.statements.len() == 1 { "" } else { "s" },
-                    source.communications.len(),
-                    if source.communications.len() == 1 { "" } else { "s" },
-                    document.name
-                ),
-                "  ",
-            ));
-        }
-        out.push('\n');
+/// "Sources": each document, its publisher, and what cites it.
+fn render_sources(out: &mut String, view: &EpisodeView) {
+    if view.sources.is_empty() {
+        return;
     }
+    let _ = writeln!(out, "Sources\n");
+    for source in &view.sources {
+        let document = source.document.clone().unwrap_or_default();
+        let title = if document.title.is_empty() {
+            document.url.clone()
+        } else {
+            document.title.clone()
+        };
+        let publisher = if source.publisher_display_name.is_empty() {
+            document.publisher.clone()
+        } else {
+            source.publisher_display_name.clone()
+        };
+        out.push_str(&item(
+            &format!(
+                "{title} — published by {publisher}; cited by {} statement{} and {} communication{} ({})",
+                source.statements.len(),
+                if source.statements.len() == 1 { "" } else { "s" },
+                source.communications.len(),
+                if source.communications.len() == 1 { "" } else { "s" },
+                document.name
+            ),
+            "  ",
+        ));
+    }
+    out.push('\n');
+}
 
-    if !view.actors.is_empty() {
-        let _ = writeln!(out, "Actors\n");
-        for involved in &view.actors {
-            let actor = involved.actor.clone().unwrap_or_default();
-            let mut offices: Vec<String> = Vec::new();
-            for office in &involved.offices {
-                let label = if office.label.is_empty() {
-                    &office.title
-                } else {
-                    &office.label
-                };
-                let label = if office.certain {
-                    label.clone()
-                } else {
-                    format!("{label} (possibly)")
-                };
-                if !offices.contains(&label) {
-                    offices.push(label);
-                }
-            }
-            let mut line = if actor.display_name.is_empty() {
-                format!("{} (not read)", actor.name)
-            } else {
-                format!("{} ({})", actor.display_name, actor.name)
-            };
-            if !offices.is_empty() {
-                let _ = write!(line, " — {}", offices.join("; "));
-            }
-            let roles: Vec<String> = involved
-                .involvements
-                .iter()
-                .filter_map(|i| Involvement::try_from(*i).ok())
-                .filter(|i| *i != Involvement::Unspecified)
-                .map(|i| words(i.as_str_name(), "INVOLVEMENT_"))
-                .collect();
-            if !roles.is_empty() {
-                let _ = write!(line, " · {}", roles.join(", "));
-            }
-            out.push_str(&item(&line, "  "));
-        }
+/// "Actors": each actor, its offices at the time (once each), and its involvements.
+fn render_actors(out: &mut String, view: &EpisodeView) {
+    if view.actors.is_empty() {
+        return;
     }
-    out
+    let _ = writeln!(out, "Actors\n");
+    for involved in &view.actors {
+        let actor = involved.actor.clone().unwrap_or_default();
+        let mut offices: Vec<String> = Vec::new();
+        for office in &involved.offices {
+            let label = if office.label.is_empty() {
+                &office.title
+            } else {
+                &office.label
+            };
+            let label = if office.certain {
+                label.clone()
+            } else {
+                format!("{label} (possibly)")
+            };
+            if !offices.contains(&label) {
+                offices.push(label);
+            }
+        }
+        let mut line = if actor.display_name.is_empty() {
+            format!("{} (not read)", actor.name)
+        } else {
+            format!("{} ({})", actor.display_name, actor.name)
+        };
+        if !offices.is_empty() {
+            let _ = write!(line, " — {}", offices.join("; "));
+        }
+        let roles: Vec<String> = involved
+            .involvements
+            .iter()
+            .filter_map(|i| Involvement::try_from(*i).ok())
+            .filter(|i| *i != Involvement::Unspecified)
+            .map(|i| words(i.as_str_name(), "INVOLVEMENT_"))
+            .collect();
+        if !roles.is_empty() {
+            let _ = write!(line, " · {}", roles.join(", "));
+        }
+        out.push_str(&item(&line, "  "));
+    }
 }
 
 #[cfg(test)]
