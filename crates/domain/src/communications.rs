@@ -5,6 +5,13 @@
 //! ordered and filtered by, and applies update masks. It does no I/O: whether referenced actors
 //! exist is asked of the actors service, and whether `previous_in_series` and the communications
 //! topics name exist is asked of the store.
+//!
+//! The service's request validators (`read_list_communications`,
+//! `validate_create_communication`, `read_update_communication`, `validate_append_status`) and
+//! the listing's filter and cursor live in [`requests`], re-exported here.
+
+pub mod requests;
+pub use requests::*;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 

@@ -2,16 +2,22 @@
 //!
 //! # Layout
 //!
-//! - [`api`]: the RPC handlers — decode, validate, check actor references with one
-//!   `BatchGetActors` call, call the store, encode.
-//! - [`domain`]: validation rules, the lifecycle and verification computed from the status log,
-//!   the date a communication is ordered by, update masks; no I/O.
-//! - [`store`]: SQLite/PostgreSQL storage; migrations in `migrations/{sqlite,postgres}`.
+//! - [`api`]: the [`api::Api`] the server hosts and the tonic trait; each RPC is one
+//!   delegation to its handler.
+//! - `communications`: the handler of every RPC (`AppendStatus` included), each reading
+//!   decode → validate → check actor references with one `BatchGetActors` call
+//!   (`chancery_runtime::lookup`) → the store method of the same name → encode.
+//! - [`domain`]: validation rules, the request validators (`read_list_communications`, …), the
+//!   lifecycle and verification computed from the status log, the date a communication is
+//!   ordered by, update masks; no I/O.
+//! - [`store`]: SQLite/PostgreSQL storage, one method per RPC named after it; migrations in
+//!   `migrations/{sqlite,postgres}`.
 //!
 //! The service is built and served by the composition root, `services/suite`
 //! (`chancery_suite::Service`), for its own binary, `chancery up` and the tests alike.
 
 pub mod api;
+mod communications;
 pub use chancery_domain::communications as domain;
 pub mod store;
 

@@ -24,40 +24,8 @@ use prost::Message;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::domain::{self, MAX_STATUS_LOG};
+use crate::domain::{self, Cursor, ListFilter, MAX_STATUS_LOG};
 use chancery_runtime::errors::{Error, Result};
-
-/// Filters of a communication listing; empty or zero fields do not filter.
-#[derive(Debug, Clone, Default)]
-pub struct ListFilter {
-    /// Id of an actor who must take part.
-    pub participant_id: String,
-    /// Id of a second actor who must take part as well.
-    pub counterpart_id: String,
-    /// Kind number.
-    pub kind: i32,
-    /// Computed lifecycle number.
-    pub lifecycle: i32,
-    /// Computed verification number.
-    pub verification: i32,
-    /// Only dates whose latest bound is at or after this instant (microseconds).
-    pub from: Option<i64>,
-    /// Only dates whose earliest bound is at or before this instant (microseconds).
-    pub to: Option<i64>,
-    /// Id of a topic the communication must treat.
-    pub topic_id: String,
-}
-
-/// Where a page starts: the sort key of the last communication served.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    /// Earliest bound of its date.
-    pub earliest: i64,
-    /// Latest bound of its date.
-    pub latest: i64,
-    /// Its id.
-    pub id: String,
-}
 
 /// A listed communication with its sort key.
 #[derive(Debug, Clone)]
@@ -81,7 +49,7 @@ impl Store {
     }
 
     /// One communication by id.
-    pub async fn get(&self, id: &str) -> Result<Option<Communication>> {
+    pub async fn get_communication(&self, id: &str) -> Result<Option<Communication>> {
         time_store("get_communication", async {
             fetch_body(&self.db.pool, "communications", id).await
         })
@@ -89,7 +57,10 @@ impl Store {
     }
 
     /// Many communications by id, in one query; missing ids are absent from the map.
-    pub async fn get_many(&self, ids: &[&str]) -> Result<HashMap<String, Communication>> {
+    pub async fn batch_get_communications(
+        &self,
+        ids: &[&str],
+    ) -> Result<HashMap<String, Communication>> {
         time_store("get_communications", async {
             fetch_bodies(&self.db.pool, "communications", ids.iter().copied()).await
         })
@@ -98,7 +69,7 @@ impl Store {
 
     /// A page of communications ordered by (earliest, latest, id) of their date, after `after`;
     /// at most `limit` of them.
-    pub async fn list(
+    pub async fn list_communications(
         &self,
         filter: &ListFilter,
         after: Option<&Cursor>,
@@ -178,7 +149,7 @@ impl Store {
     /// Creates a communication whose own fields and actor references were checked;
     /// `violations` holds what those checks found. Checks the id and `previous_in_series` in
     /// the same transaction, and fails with every problem at once.
-    pub async fn create(
+    pub async fn create_communication(
         &self,
         id: &str,
         communication: Communication,
@@ -187,7 +158,7 @@ impl Store {
     ) -> Result<Communication> {
         time_store("create_communication", async {
             let outcome = self
-                .try_create(id, communication, violations, request)
+                .try_create_communication(id, communication, violations, request)
                 .await;
             settle_create(
                 &self.db.pool,
@@ -200,7 +171,7 @@ impl Store {
         .await
     }
 
-    async fn try_create(
+    async fn try_create_communication(
         &self,
         id: &str,
         mut communication: Communication,
@@ -260,7 +231,7 @@ impl Store {
     /// found); then checks `previous_in_series`, the communications the topics name when
     /// `topics_replaced` (the update replaces the topics), and recomputes the status. A
     /// non-empty `expected_etag` must match the stored one.
-    pub async fn update(
+    pub async fn update_communication(
         &self,
         id: &str,
         expected_etag: &str,
@@ -386,7 +357,7 @@ impl Store {
 
     /// Deletes a communication and its status log, unless another communication names it in
     /// `previous_in_series`. A non-empty `expected_etag` must match the stored one.
-    pub async fn delete(&self, id: &str, expected_etag: &str) -> Result<()> {
+    pub async fn delete_communication(&self, id: &str, expected_etag: &str) -> Result<()> {
         time_store("delete_communication", async {
             let mut tx = self.db.begin_write().await?;
             let name = format!("communications/{id}");

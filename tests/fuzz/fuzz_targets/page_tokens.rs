@@ -94,7 +94,7 @@ list_request!(
     "ListCommunications",
     Key::Span,
     |r| {
-        chancery_communications::api::read_list_communications(r).map(|list| {
+        chancery_communications::domain::read_list_communications(r).map(|list| {
             let after = list.after.map(|cursor| {
                 vec![
                     cursor.earliest.to_string(),

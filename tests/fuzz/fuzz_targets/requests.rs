@@ -40,7 +40,7 @@ use libfuzzer_sys::fuzz_target;
 use prost::Message;
 
 use chancery_actors::api as actors;
-use chancery_communications::{api as communications, domain as communication_domain};
+use chancery_communications::{domain as communication_domain, domain as communications};
 use chancery_gateway::{bundle, episodes, view};
 use chancery_statements::{api as statements, domain as statement_domain};
 
