@@ -9,4 +9,6 @@
 pub mod actors;
 mod checks;
 pub mod communications;
+/// Episodes, the gateway's resource: their rules and the gateway's episode request validators.
+pub mod episodes;
 pub mod statements;

@@ -1,5 +1,8 @@
-//! The `chancery.gateway.v1.EpisodeService` handlers. Each takes the request apart and hands it,
-//! with its metadata (for the caller's deadline), to the module of its concern.
+//! The `chancery.gateway.v1.EpisodeService` service. Each RPC is one delegation to the handler
+//! of the same name in the module of its family: [`episodes`] (`CreateEpisode`, `GetEpisode`,
+//! `ListEpisodes`, `UpdateEpisode`, `DeleteEpisode`, `AddEpisodeMembers`,
+//! `RemoveEpisodeMembers`), [`view`] (`GetEpisodeView`) and [`bundle`] (`ImportBundle`,
+//! `ExportBundle`).
 
 use chancery_proto::gateway::v1::episode_service_server::EpisodeService;
 use chancery_proto::gateway::v1::{
@@ -25,16 +28,6 @@ impl Api {
     }
 }
 
-/// Runs `handler` on the request's message and metadata and wraps its answer.
-macro_rules! delegate {
-    ($self:ident, $request:ident, $handler:path) => {{
-        let (metadata, _, message) = $request.into_parts();
-        Ok(Response::new(
-            $handler(&$self.gateway, message, &metadata).await?,
-        ))
-    }};
-}
-
 #[tonic::async_trait]
 impl EpisodeService for Api {
     #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
@@ -42,7 +35,7 @@ impl EpisodeService for Api {
         &self,
         request: Request<GetEpisodeRequest>,
     ) -> Result<Response<Episode>, Status> {
-        delegate!(self, request, episodes::get)
+        episodes::get_episode(&self.gateway, request).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -50,7 +43,7 @@ impl EpisodeService for Api {
         &self,
         request: Request<ListEpisodesRequest>,
     ) -> Result<Response<ListEpisodesResponse>, Status> {
-        delegate!(self, request, episodes::list)
+        episodes::list_episodes(&self.gateway, request).await
     }
 
     #[tracing::instrument(skip_all, fields(episode_id = %request.get_ref().episode_id))]
@@ -58,7 +51,7 @@ impl EpisodeService for Api {
         &self,
         request: Request<CreateEpisodeRequest>,
     ) -> Result<Response<Episode>, Status> {
-        delegate!(self, request, episodes::create)
+        episodes::create_episode(&self.gateway, request).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -66,7 +59,7 @@ impl EpisodeService for Api {
         &self,
         request: Request<UpdateEpisodeRequest>,
     ) -> Result<Response<Episode>, Status> {
-        delegate!(self, request, episodes::update)
+        episodes::update_episode(&self.gateway, request).await
     }
 
     #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
@@ -74,7 +67,7 @@ impl EpisodeService for Api {
         &self,
         request: Request<DeleteEpisodeRequest>,
     ) -> Result<Response<()>, Status> {
-        delegate!(self, request, episodes::delete)
+        episodes::delete_episode(&self.gateway, request).await
     }
 
     #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
@@ -82,7 +75,7 @@ impl EpisodeService for Api {
         &self,
         request: Request<AddEpisodeMembersRequest>,
     ) -> Result<Response<Episode>, Status> {
-        delegate!(self, request, episodes::add_members)
+        episodes::add_episode_members(&self.gateway, request).await
     }
 
     #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
@@ -90,7 +83,7 @@ impl EpisodeService for Api {
         &self,
         request: Request<RemoveEpisodeMembersRequest>,
     ) -> Result<Response<Episode>, Status> {
-        delegate!(self, request, episodes::remove_members)
+        episodes::remove_episode_members(&self.gateway, request).await
     }
 
     #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
@@ -98,7 +91,7 @@ impl EpisodeService for Api {
         &self,
         request: Request<GetEpisodeViewRequest>,
     ) -> Result<Response<EpisodeView>, Status> {
-        delegate!(self, request, view::get_view)
+        view::get_episode_view(&self.gateway, request).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -106,7 +99,7 @@ impl EpisodeService for Api {
         &self,
         request: Request<ImportBundleRequest>,
     ) -> Result<Response<ImportBundleResponse>, Status> {
-        delegate!(self, request, bundle::import)
+        bundle::import_bundle(&self.gateway, request).await
     }
 
     #[tracing::instrument(skip_all, fields(name = %request.get_ref().name))]
@@ -114,6 +107,6 @@ impl EpisodeService for Api {
         &self,
         request: Request<ExportBundleRequest>,
     ) -> Result<Response<Bundle>, Status> {
-        delegate!(self, request, bundle::export)
+        bundle::export_bundle(&self.gateway, request).await
     }
 }

@@ -56,8 +56,7 @@ mod remote;
 use chancery_proto::gateway::v1::{
     Bundle, ExportBundleRequest, ImportBundleRequest, ImportBundleResponse,
 };
-use tonic::Status;
-use tonic::metadata::MetadataMap;
+use tonic::{Request, Response, Status};
 
 use crate::Gateway;
 
@@ -75,12 +74,14 @@ pub const COLLECTIONS: [&str; 7] = [
 ];
 
 /// `ImportBundle`: writes every resource of the bundle to its owning service, idempotently.
-pub async fn import(
+pub(crate) async fn import_bundle(
     gateway: &Gateway,
-    request: ImportBundleRequest,
-    metadata: &MetadataMap,
-) -> Result<ImportBundleResponse, Status> {
-    import::import(gateway, request, metadata).await
+    request: Request<ImportBundleRequest>,
+) -> Result<Response<ImportBundleResponse>, Status> {
+    let (metadata, _, request) = request.into_parts();
+    Ok(Response::new(
+        import::import(gateway, request, &metadata).await?,
+    ))
 }
 
 /// Validates a bundle as `ImportBundle` does before reading anything (names, duplicates, the
@@ -91,10 +92,12 @@ pub fn validate(bundle: &Bundle) -> Result<(), Status> {
 }
 
 /// `ExportBundle`: reads an episode and everything it refers to back as a bundle.
-pub async fn export(
+pub(crate) async fn export_bundle(
     gateway: &Gateway,
-    request: ExportBundleRequest,
-    metadata: &MetadataMap,
-) -> Result<Bundle, Status> {
-    export::export(gateway, request, metadata).await
+    request: Request<ExportBundleRequest>,
+) -> Result<Response<Bundle>, Status> {
+    let (metadata, _, request) = request.into_parts();
+    Ok(Response::new(
+        export::export(gateway, request, &metadata).await?,
+    ))
 }

@@ -4,18 +4,25 @@
 //!
 //! # Layout
 //!
-//! - [`api`]: the RPC handlers; each delegates to the module of its concern.
-//! - [`episodes`]: episode create/read/update/delete and membership, with members checked in
+//! - [`api`]: the tonic service; each RPC is one delegation to the handler of the same name in
+//!   the module of its family.
+//! - [`episodes`]: `CreateEpisode`, `GetEpisode`, `ListEpisodes`, `UpdateEpisode`,
+//!   `DeleteEpisode`, `AddEpisodeMembers`, `RemoveEpisodeMembers`, with members checked in
 //!   their owning services.
+//! - [`domain`] (`chancery_domain::episodes`): the rules of an episode and the episode request
+//!   validators, without I/O.
 //! - [`view`]: `GetEpisodeView`: fan-out, deadline budgets, partial views, assembly.
 //! - [`bundle`]: `ImportBundle` / `ExportBundle`: a whole episode in or out.
-//! - [`store`]: episodes on SQLite/PostgreSQL; migrations in `migrations/{sqlite,postgres}`.
+//! - [`store`]: episodes on SQLite/PostgreSQL, one method per RPC it serves; migrations in
+//!   `migrations/{sqlite,postgres}`.
 
 pub mod api;
 pub mod bundle;
 pub mod episodes;
 pub mod store;
 pub mod view;
+
+pub use chancery_domain::episodes as domain;
 
 use chancery_proto::actors::v1::actor_service_client::ActorServiceClient;
 use chancery_proto::communications::v1::communication_service_client::CommunicationServiceClient;
@@ -24,6 +31,8 @@ use chancery_proto::statements::v1::statement_service_client::StatementServiceCl
 use chancery_runtime::backends::{Outbound, outbound};
 use chancery_runtime::breaker::Breaker;
 use chancery_runtime::db::{Database, Migrations};
+use chancery_runtime::lookup::Lookup;
+use std::time::Duration;
 use tonic::service::Routes;
 use tonic::transport::Channel;
 
@@ -115,6 +124,37 @@ impl Gateway {
     pub fn statements(&self) -> StatementServiceClient<Outbound> {
         StatementServiceClient::new(
             outbound(self.backends.statements.clone()).with_breaker(&self.breakers.statements),
+        )
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    /// Batch look-ups in the actors service (`Actors`), through its circuit breaker, answered
+    /// within `timeout`.
+    pub fn actors_lookup(&self, timeout: Duration) -> Lookup {
+        Lookup::new(
+            outbound(self.backends.actors.clone()).with_breaker(&self.breakers.actors),
+            timeout,
+        )
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    /// Batch look-ups in the communications service (`Communications`), through its circuit
+    /// breaker, answered within `timeout`.
+    pub fn communications_lookup(&self, timeout: Duration) -> Lookup {
+        Lookup::new(
+            outbound(self.backends.communications.clone())
+                .with_breaker(&self.breakers.communications),
+            timeout,
+        )
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+    }
+
+    /// Batch look-ups in the statements service (`Statements`, `SourceDocuments`), through its
+    /// circuit breaker, answered within `timeout`.
+    pub fn statements_lookup(&self, timeout: Duration) -> Lookup {
+        Lookup::new(
+            outbound(self.backends.statements.clone()).with_breaker(&self.breakers.statements),
+            timeout,
         )
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
     }

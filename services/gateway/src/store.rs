@@ -1,6 +1,12 @@
 //! Storage of episodes on SQLite or PostgreSQL (see `chancery_runtime::db`). An episode is kept
 //! whole in `body`; `episode_members` mirrors its members and tags for filtering, rewritten in
 //! the same transaction as every write.
+//!
+//! One method per RPC it serves, named after it: [`Store::get_episode`] (`GetEpisode`, and
+//! the reads of the other RPCs), [`Store::list_episodes`], [`Store::create_episode`] (with
+//! [`Store::replayed`] for retried creates), [`Store::update_episode`] (`UpdateEpisode`,
+//! `AddEpisodeMembers` and `RemoveEpisodeMembers`, which differ only in the change they
+//! apply), [`Store::delete_episode`], and [`Store::put_episode`] for `ImportBundle`.
 
 use chancery_proto::gateway::v1::Episode;
 use chancery_runtime::db::{Database, QueryBuilder, decode_body, etag, fetch_body};
@@ -76,7 +82,7 @@ impl Store {
         Self { db }
     }
 
-    /// One episode by id.
+    /// `GetEpisode`: one episode by id.
     pub async fn get_episode(&self, id: &str) -> Result<Option<Episode>> {
         time_store("get_episode", async {
             fetch_body(&self.db.pool, "episodes", id).await
@@ -84,32 +90,9 @@ impl Store {
         .await
     }
 
-    /// A page of episodes ordered by id, optionally only those with `member` (a resource name or
-    /// `tag:{tag}`).
+    /// `ListEpisodes`: a page of episodes ordered by id that have every one of `members`
+    /// (resource names or `tag:{tag}`); all episodes when `members` is empty.
     pub async fn list_episodes(
-        &self,
-        member: Option<&str>,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<Episode>> {
-        time_store("list_episodes", async {
-            let mut query = QueryBuilder::new("SELECT body FROM episodes WHERE 1 = 1");
-            if let Some(member) = member {
-                let member = query.arg(member);
-                query.push(&format!(
-                    " AND id IN (SELECT episode_id FROM episode_members WHERE member = {member})"
-                ));
-            }
-            query.page_by_id(after, limit);
-            let rows = query.build().fetch_all(&self.db.pool).await?;
-            rows.iter().map(decode_body).collect()
-        })
-        .await
-    }
-
-    /// A page of episodes ordered by id that have every one of `members` (resource names or
-    /// `tag:{tag}`); all episodes when `members` is empty.
-    pub async fn list_episodes_with_all(
         &self,
         members: &[&str],
         after: Option<&str>,
@@ -144,7 +127,7 @@ impl Store {
         .await
     }
 
-    /// Creates an episode whose fields and members were checked.
+    /// `CreateEpisode`: creates an episode whose fields and members were checked.
     pub async fn create_episode(
         &self,
         id: &str,
@@ -197,7 +180,8 @@ impl Store {
         Ok(episode)
     }
 
-    /// Replaces an episode with `change(current)`; a non-empty `expected_etag` must match.
+    /// `UpdateEpisode`, `AddEpisodeMembers`, `RemoveEpisodeMembers`: replaces an episode with
+    /// `change(current)`; a non-empty `expected_etag` must match.
     /// `change` returns `None` to leave the episode as it is (nothing is written).
     pub async fn update_episode(
         &self,
@@ -246,7 +230,7 @@ impl Store {
         .await
     }
 
-    /// Creates the episode, or replaces it when it differs (for imports); reports which.
+    /// `ImportBundle`: creates the episode, or replaces it when it differs; reports which.
     pub async fn put_episode(&self, id: &str, episode: Episode) -> Result<(Episode, Outcome)> {
         time_store("put_episode", async {
             match self.get_episode(id).await? {
@@ -268,7 +252,7 @@ impl Store {
         .await
     }
 
-    /// Deletes an episode; a non-empty `expected_etag` must match.
+    /// `DeleteEpisode`: deletes an episode; a non-empty `expected_etag` must match.
     pub async fn delete_episode(&self, id: &str, expected_etag: &str) -> Result<()> {
         time_store("delete_episode", async {
             let mut tx = self.db.begin_write().await?;

@@ -116,7 +116,7 @@ list_request!(
     |r| chancery_statements::api::read_list_source_documents(r).map(ids)
 );
 list_request!(ListEpisodesRequest, "ListEpisodes", Key::Id, |r| {
-    chancery_gateway::episodes::read_list_episodes(r).map(ids)
+    chancery_gateway::domain::read_list_episodes(r).map(ids)
 });
 list_request!(GetEpisodeViewRequest, "GetEpisodeView", Key::View, |r| {
     chancery_gateway::view::read_request(r).map(|page| {

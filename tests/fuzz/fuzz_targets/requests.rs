@@ -41,7 +41,7 @@ use prost::Message;
 
 use chancery_actors::api as actors;
 use chancery_communications::{domain as communication_domain, domain as communications};
-use chancery_gateway::{bundle, episodes, view};
+use chancery_gateway::{bundle, domain as episodes, view};
 use chancery_statements::{api as statements, domain as statement_domain};
 
 /// Checks that every violation names its field.

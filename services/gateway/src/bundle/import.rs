@@ -34,7 +34,7 @@ use super::references::Target;
 use super::remote::{CONCURRENCY, Deadline, Place};
 use super::{COLLECTIONS, client, read};
 use crate::store::Outcome;
-use crate::{Gateway, episodes};
+use crate::{Gateway, domain};
 
 /// `ErrorInfo.reason` of an import refused because the services hold a version of a resource
 /// that the bundle cannot overwrite.
@@ -252,7 +252,7 @@ fn validate(bundle: &Bundle) -> Result<Plan, Status> {
             )
             .unwrap_or_default()
             .to_owned();
-            let mut valid = episodes::validate_episode(&mut violations, "bundle.episode", episode);
+            let mut valid = domain::validate_episode(&mut violations, "bundle.episode", episode);
             for actor in check::unreached_actors(bundle) {
                 if !valid.other_actors.contains(&actor) {
                     valid.other_actors.push(actor);
