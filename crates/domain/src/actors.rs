@@ -3,6 +3,9 @@
 //! each problem reported under its field path), derives what is computed from them (search
 //! text, tenure bounds) and answers "did this tenure cover that date?". It does no I/O: rules
 //! that need the database (existence of referenced actors, cycles) live in the store.
+//!
+//! The service's request validators (`read_list_actors`, `validate_create_tenure`, …) are in
+//! [`requests`], re-exported here.
 
 use chancery_proto::actors::v1::{
     Actor, ActorKind, ActorName, AnonymousProfile, MediaProfile, MediaType, NameKind, Post,
@@ -15,6 +18,9 @@ use chancery_runtime::names;
 use chancery_runtime::text::{self, check_optional, check_required};
 
 use crate::checks::check_enum;
+
+pub mod requests;
+pub use requests::*;
 
 /// Longest display name or title.
 pub const MAX_NAME_CHARS: usize = 200;

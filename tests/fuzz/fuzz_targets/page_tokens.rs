@@ -76,13 +76,13 @@ macro_rules! list_request {
 }
 
 list_request!(ListActorsRequest, "ListActors", Key::Id, |r| {
-    chancery_actors::api::read_list_actors(r).map(ids)
+    chancery_actors::domain::read_list_actors(r).map(ids)
 });
 list_request!(ListPostsRequest, "ListPosts", Key::Id, |r| {
-    chancery_actors::api::read_list_posts(r).map(ids)
+    chancery_actors::domain::read_list_posts(r).map(ids)
 });
 list_request!(ListTenuresRequest, "ListTenures", Key::Span, |r| {
-    chancery_actors::api::read_list_tenures(r).map(|list| {
+    chancery_actors::domain::read_list_tenures(r).map(|list| {
         let after = list
             .after
             .map(|(start, actor, id)| vec![start.to_string(), actor, id]);

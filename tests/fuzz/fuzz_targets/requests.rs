@@ -39,7 +39,7 @@ use chancery_runtime::{fuzzy_date, names, text};
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
 
-use chancery_actors::api as actors;
+use chancery_actors::domain as actors;
 use chancery_communications::{domain as communication_domain, domain as communications};
 use chancery_gateway::{bundle, domain as episodes, view};
 use chancery_statements::{api as statements, domain as statement_domain};
