@@ -4,16 +4,27 @@
 //!
 //! # Layout
 //!
-//! - [`api`]: the RPC handlers — decode, validate, call the store, encode.
-//! - [`domain`]: validation rules, update masks, search text, tenure coverage; no I/O.
-//! - [`store`]: SQLite/PostgreSQL storage; migrations in `migrations/{sqlite,postgres}`.
+//! - [`api`]: [`api::Api`] and the tonic trait, each RPC one call to its handler in its
+//!   family module: `actors` (GetActor, BatchGetActors, ListActors, CreateActor, UpdateActor,
+//!   DeleteActor), `posts` (CreatePost, GetPost, ListPosts, UpdatePost, DeletePost) and
+//!   `tenures` (CreateTenure, GetTenure, ListTenures, UpdateTenure, DeleteTenure,
+//!   ResolveOffices). A handler decodes, validates, applies the store method of its name and
+//!   encodes.
+//! - [`domain`] (the `chancery_domain::actors` module): validation rules, update masks, search
+//!   text, tenure coverage, and the request validators (`read_list_actors`,
+//!   `validate_create_tenure`…); no I/O.
+//! - [`store`]: SQLite/PostgreSQL storage, one method per RPC named after it; migrations in
+//!   `migrations/{sqlite,postgres}`.
 //!
 //! The service is built and served by the composition root, `services/suite`
 //! (`chancery_suite::Service`), for its own binary, `chancery up` and the tests alike.
 
+mod actors;
 pub mod api;
 pub use chancery_domain::actors as domain;
+mod posts;
 pub mod store;
+mod tenures;
 
 use chancery_proto::actors::v1::actor_service_server::ActorServiceServer;
 use chancery_runtime::db::{Database, Migrations};
@@ -33,7 +44,7 @@ pub static MIGRATIONS: Migrations = Migrations {
 
 /// The service's routes on an opened database, for a server that hosts it (alone or with others).
 pub fn routes(database: Database) -> Routes {
-    let api = api::ActorApi::new(store::Store::new(database));
+    let api = api::Api::new(store::Store::new(database));
     Routes::new(
         ActorServiceServer::new(api)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)

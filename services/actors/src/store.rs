@@ -4,6 +4,11 @@
 //! its filters and constraints need. Every write runs in one transaction that also checks the
 //! references it makes (a parent actor, a post's organization) and records the request id of a
 //! create, so a write is all or nothing and a retried create is answered from the record.
+//!
+//! The public methods are named after the RPCs they serve (`create_actor`, `batch_get_actors`,
+//! `resolve_offices`…), and each is timed under its name (`chancery_store_seconds`). The three
+//! updates share one private read–merge–write step (`Store::update_revision`), and the three
+//! deletes one read of the revision they replace (`read_revision`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,38 +21,14 @@ use chancery_runtime::idempotency::{RequestKey, record_response, replay, settle_
 use chancery_runtime::metrics::time_store;
 use chancery_runtime::time::{now_micros, timestamp_from_micros};
 use prost::Message;
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyQueryResult, AnyRow};
 use sqlx::{AnyConnection, Row};
 
-use crate::domain::{ActorReferences, ValidTenure};
+use crate::domain::{ActorFilter, ActorReferences, PostFilter, ValidTenure};
 use chancery_runtime::errors::{Error, Result};
 
 /// Longest chain of parents followed when looking for a cycle.
 const MAX_PARENT_DEPTH: usize = 64;
-
-/// Filters of an actor listing; empty fields do not filter.
-#[derive(Debug, Clone, Default)]
-pub struct ActorFilter {
-    /// Kind number, 0 for any.
-    pub kind: i32,
-    /// ISO alpha-3 country.
-    pub country: String,
-    /// Id of the parent actor.
-    pub parent_id: String,
-    /// Folded text to find in any name.
-    pub name_folded: String,
-}
-
-/// Filters of a post listing; empty fields do not filter.
-#[derive(Debug, Clone, Default)]
-pub struct PostFilter {
-    /// Id of the organization.
-    pub organization_id: String,
-    /// Class number, 0 for any.
-    pub post_class: i32,
-    /// ISO alpha-3 country.
-    pub country: String,
-}
 
 /// A stored tenure with the columns office resolution needs.
 #[derive(Debug, Clone)]
@@ -63,6 +44,48 @@ pub struct StoredTenure {
     pub end: (i64, i64),
     /// The tenure as served.
     pub tenure: Tenure,
+}
+
+/// What [`Store::resolve_offices`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Offices {
+    /// The ids, of those asked, of the actors that exist.
+    pub existing: HashSet<String>,
+    /// Every tenure of the actors asked, ordered by start.
+    pub tenures: Vec<StoredTenure>,
+    /// The posts those tenures hold, by id.
+    pub posts: HashMap<String, Post>,
+}
+
+/// Where an update or a delete finds the resource it replaces: its name (for NOT_FOUND and
+/// ABORTED), the query of its revision (and body, for an update) and the query's arguments.
+struct StoredAt<'a> {
+    name: String,
+    select: &'static str,
+    keys: &'a [&'a str],
+}
+
+/// The revision an update replaces, as [`Store::update_revision`] hands it to the write.
+struct Revision {
+    /// The resource's name.
+    name: String,
+    /// The stored revision.
+    number: i64,
+}
+
+impl Revision {
+    /// The revision the write stores.
+    fn next(&self) -> i64 {
+        self.number + 1
+    }
+
+    /// `updated` replaced the revision read (one row), or someone else wrote it first.
+    fn check_written(&self, updated: &AnyQueryResult) -> Result<()> {
+        if updated.rows_affected() != 1 {
+            return Err(Error::EtagMismatch(self.name.clone()));
+        }
+        Ok(())
+    }
 }
 
 /// The store of the actors service.
@@ -86,8 +109,8 @@ impl Store {
     }
 
     /// Many actors by id, in one query; missing ids are absent from the map.
-    pub async fn get_actors(&self, ids: &[&str]) -> Result<HashMap<String, Actor>> {
-        time_store("get_actors", async {
+    pub async fn batch_get_actors(&self, ids: &[&str]) -> Result<HashMap<String, Actor>> {
+        time_store("batch_get_actors", async {
             fetch_bodies(&self.db.pool, "actors", ids.iter().copied()).await
         })
         .await
@@ -196,53 +219,48 @@ impl Store {
         expected_etag: &str,
         change: impl FnOnce(Actor) -> Result<(Actor, ActorReferences)>,
     ) -> Result<Actor> {
-        time_store("update_actor", async {
-        let mut tx = self.db.begin_write().await?;
-        let name = format!("actors/{id}");
-        let row = sqlx::query("SELECT revision, body FROM actors WHERE id = $1")
+        let stored = StoredAt {
+            name: format!("actors/{id}"),
+            select: "SELECT revision, body FROM actors WHERE id = $1",
+            keys: &[id],
+        };
+        let write = async |tx: &mut AnyConnection,
+                           (mut actor, references): (Actor, ActorReferences),
+                           revision: &Revision| {
+            check_actor_references(tx, id, &references).await?;
+            check_external_ids_free(tx, id, &actor).await?;
+            let now = now_micros();
+            actor.name = revision.name.clone();
+            actor.update_time = Some(timestamp_from_micros(now));
+            actor.etag = etag(revision.next());
+            let updated = sqlx::query(
+                "UPDATE actors SET kind = $1, country = $2, parent_id = $3, affiliation_id = $4, search_text = $5, \
+                 revision = $6, update_time = $7, body = $8 WHERE id = $9 AND revision = $10",
+            )
+            .bind(i64::from(actor.kind))
+            .bind(actor.country.as_str())
+            .bind(references.parent_id.as_str())
+            .bind(references.affiliation_id.as_str())
+            .bind(crate::domain::search_text(&actor))
+            .bind(revision.next())
+            .bind(now)
+            .bind(actor.encode_to_vec())
             .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| Error::NotFound(name.clone()))?;
-        let revision: i64 = row.try_get("revision")?;
-        if !expected_etag.is_empty() && expected_etag != etag(revision) {
-            return Err(Error::EtagMismatch(name));
-        }
-        let (mut actor, references) = change(decode(&row)?)?;
-        check_actor_references(&mut tx, id, &references).await?;
-        check_external_ids_free(&mut tx, id, &actor).await?;
-
-        let now = now_micros();
-        actor.name = name.clone();
-        actor.update_time = Some(timestamp_from_micros(now));
-        actor.etag = etag(revision + 1);
-        let updated = sqlx::query(
-            "UPDATE actors SET kind = $1, country = $2, parent_id = $3, affiliation_id = $4, search_text = $5, \
-             revision = $6, update_time = $7, body = $8 WHERE id = $9 AND revision = $10",
-        )
-        .bind(i64::from(actor.kind))
-        .bind(actor.country.as_str())
-        .bind(references.parent_id.as_str())
-        .bind(references.affiliation_id.as_str())
-        .bind(crate::domain::search_text(&actor))
-        .bind(revision + 1)
-        .bind(now)
-        .bind(actor.encode_to_vec())
-        .bind(id)
-        .bind(revision)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() != 1 {
-            return Err(Error::EtagMismatch(name));
-        }
-        sqlx::query("DELETE FROM actor_external_ids WHERE actor_id = $1")
-            .bind(id)
+            .bind(revision.number)
             .execute(&mut *tx)
             .await?;
-        insert_external_ids(&mut tx, id, &actor).await?;
-        tx.commit().await?;
-        Ok(actor)
-        })
+            revision.check_written(&updated)?;
+            sqlx::query("DELETE FROM actor_external_ids WHERE actor_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            insert_external_ids(tx, id, &actor).await?;
+            Ok(actor)
+        };
+        time_store(
+            "update_actor",
+            self.update_revision(stored, expected_etag, change, write),
+        )
         .await
     }
 
@@ -251,15 +269,12 @@ impl Store {
         time_store("delete_actor", async {
         let mut tx = self.db.begin_write().await?;
         let name = format!("actors/{id}");
-        let revision: i64 = sqlx::query("SELECT revision FROM actors WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| Error::NotFound(name.clone()))?
-            .try_get("revision")?;
-        if !expected_etag.is_empty() && expected_etag != etag(revision) {
-            return Err(Error::EtagMismatch(name));
-        }
+        let stored = StoredAt {
+            name: name.clone(),
+            select: "SELECT revision FROM actors WHERE id = $1",
+            keys: &[id],
+        };
+        read_revision(&mut tx, &stored, expected_etag).await?;
         let referrers: [(&str, &str); 4] = [
             (
                 "SELECT id AS referrer FROM actors WHERE parent_id = $1 LIMIT 1",
@@ -381,14 +396,6 @@ impl Store {
         .await
     }
 
-    /// Many posts by id, in one query.
-    pub async fn get_posts(&self, ids: &HashSet<&str>) -> Result<HashMap<String, Post>> {
-        time_store("get_posts", async {
-            fetch_bodies(&self.db.pool, "posts", ids.iter().copied()).await
-        })
-        .await
-    }
-
     /// A page of posts ordered by id.
     pub async fn list_posts(
         &self,
@@ -426,31 +433,19 @@ impl Store {
         expected_etag: &str,
         change: impl FnOnce(Post) -> Result<(Post, String)>,
     ) -> Result<Post> {
-        time_store("update_post", async {
-            let mut tx = self.db.begin_write().await?;
-            let name = format!("posts/{id}");
-            let row = sqlx::query("SELECT revision, body FROM posts WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| Error::NotFound(name.clone()))?;
-            let revision: i64 = row.try_get("revision")?;
-            if !expected_etag.is_empty() && expected_etag != etag(revision) {
-                return Err(Error::EtagMismatch(name));
-            }
-            let (mut post, organization_id) = change(decode(&row)?)?;
+        let stored = StoredAt {
+            name: format!("posts/{id}"),
+            select: "SELECT revision, body FROM posts WHERE id = $1",
+            keys: &[id],
+        };
+        let write = async |tx: &mut AnyConnection,
+                           (mut post, organization_id): (Post, String),
+                           revision: &Revision| {
             let mut violations = Violations::default();
-            check_actor_exists(
-                &mut tx,
-                &mut violations,
-                "post.organization",
-                &organization_id,
-            )
-            .await?;
+            check_actor_exists(tx, &mut violations, "post.organization", &organization_id).await?;
             violations.into_result()?;
-
-            post.name = name.clone();
-            post.etag = etag(revision + 1);
+            post.name = revision.name.clone();
+            post.etag = etag(revision.next());
             let updated = sqlx::query(
                 "UPDATE posts SET post_class = $1, organization_id = $2, country = $3, revision = $4, body = $5 \
                  WHERE id = $6 AND revision = $7",
@@ -458,18 +453,19 @@ impl Store {
             .bind(i64::from(post.post_class))
             .bind(organization_id.as_str())
             .bind(post.country.as_str())
-            .bind(revision + 1)
+            .bind(revision.next())
             .bind(post.encode_to_vec())
             .bind(id)
-            .bind(revision)
+            .bind(revision.number)
             .execute(&mut *tx)
             .await?;
-            if updated.rows_affected() != 1 {
-                return Err(Error::EtagMismatch(name));
-            }
-            tx.commit().await?;
+            revision.check_written(&updated)?;
             Ok(post)
-        })
+        };
+        time_store(
+            "update_post",
+            self.update_revision(stored, expected_etag, change, write),
+        )
         .await
     }
 
@@ -478,15 +474,12 @@ impl Store {
         time_store("delete_post", async {
             let mut tx = self.db.begin_write().await?;
             let name = format!("posts/{id}");
-            let revision: i64 = sqlx::query("SELECT revision FROM posts WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| Error::NotFound(name.clone()))?
-                .try_get("revision")?;
-            if !expected_etag.is_empty() && expected_etag != etag(revision) {
-                return Err(Error::EtagMismatch(name));
-            }
+            let stored = StoredAt {
+                name: name.clone(),
+                select: "SELECT revision FROM posts WHERE id = $1",
+                keys: &[id],
+            };
+            read_revision(&mut tx, &stored, expected_etag).await?;
             let holder = sqlx::query(
                 "SELECT actor_id || '/tenures/' || id AS referrer FROM tenures WHERE post_id = $1 \
                  ORDER BY actor_id, id LIMIT 1",
@@ -612,27 +605,16 @@ impl Store {
         expected_etag: &str,
         change: impl FnOnce(Tenure) -> Result<ValidTenure>,
     ) -> Result<Tenure> {
-        time_store("update_tenure", async {
-            let mut tx = self.db.begin_write().await?;
-            let name = format!("actors/{actor_id}/tenures/{id}");
-            let row = sqlx::query(
-                "SELECT revision, body FROM tenures WHERE actor_id = $1 AND id = $2",
-            )
-            .bind(actor_id)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| Error::NotFound(name.clone()))?;
-            let revision: i64 = row.try_get("revision")?;
-            if !expected_etag.is_empty() && expected_etag != etag(revision) {
-                return Err(Error::EtagMismatch(name));
-            }
-            let valid = change(decode(&row)?)?;
-            check_tenure_references(&mut tx, &valid).await?;
-
+        let stored = StoredAt {
+            name: format!("actors/{actor_id}/tenures/{id}"),
+            select: "SELECT revision, body FROM tenures WHERE actor_id = $1 AND id = $2",
+            keys: &[actor_id, id],
+        };
+        let write = async |tx: &mut AnyConnection, valid: ValidTenure, revision: &Revision| {
+            check_tenure_references(tx, &valid).await?;
             let mut tenure = valid.tenure;
-            tenure.name = name.clone();
-            tenure.etag = etag(revision + 1);
+            tenure.name = revision.name.clone();
+            tenure.etag = etag(revision.next());
             let updated = sqlx::query(
                 "UPDATE tenures SET post_id = $1, on_behalf_of_id = $2, start_earliest = $3, start_latest = $4, \
                  end_earliest = $5, end_latest = $6, revision = $7, body = $8 \
@@ -644,19 +626,20 @@ impl Store {
             .bind(valid.start.1)
             .bind(valid.end.0)
             .bind(valid.end.1)
-            .bind(revision + 1)
+            .bind(revision.next())
             .bind(tenure.encode_to_vec())
             .bind(actor_id)
             .bind(id)
-            .bind(revision)
+            .bind(revision.number)
             .execute(&mut *tx)
             .await?;
-            if updated.rows_affected() != 1 {
-                return Err(Error::EtagMismatch(name));
-            }
-            tx.commit().await?;
+            revision.check_written(&updated)?;
             Ok(tenure)
-        })
+        };
+        time_store(
+            "update_tenure",
+            self.update_revision(stored, expected_etag, change, write),
+        )
         .await
     }
 
@@ -664,18 +647,12 @@ impl Store {
     pub async fn delete_tenure(&self, actor_id: &str, id: &str, expected_etag: &str) -> Result<()> {
         time_store("delete_tenure", async {
             let mut tx = self.db.begin_write().await?;
-            let name = format!("actors/{actor_id}/tenures/{id}");
-            let revision: i64 =
-                sqlx::query("SELECT revision FROM tenures WHERE actor_id = $1 AND id = $2")
-                    .bind(actor_id)
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or_else(|| Error::NotFound(name.clone()))?
-                    .try_get("revision")?;
-            if !expected_etag.is_empty() && expected_etag != etag(revision) {
-                return Err(Error::EtagMismatch(name));
-            }
+            let stored = StoredAt {
+                name: format!("actors/{actor_id}/tenures/{id}"),
+                select: "SELECT revision FROM tenures WHERE actor_id = $1 AND id = $2",
+                keys: &[actor_id, id],
+            };
+            read_revision(&mut tx, &stored, expected_etag).await?;
             sqlx::query("DELETE FROM tenures WHERE actor_id = $1 AND id = $2")
                 .bind(actor_id)
                 .bind(id)
@@ -724,9 +701,52 @@ impl Store {
         .await
     }
 
+    /// What office resolution needs about `actor_ids`: which of them exist, all their tenures
+    /// (ordered by start) and the posts those tenures hold; one query each.
+    pub async fn resolve_offices(&self, actor_ids: &HashSet<&str>) -> Result<Offices> {
+        time_store("resolve_offices", async {
+            let existing = self.existing_actor_ids(actor_ids).await?;
+            let tenures = self.tenures_of(actor_ids).await?;
+            let post_ids: HashSet<&str> = tenures.iter().map(|t| t.post_id.as_str()).collect();
+            let posts = self.get_posts(&post_ids).await?;
+            Ok(Offices {
+                existing,
+                tenures,
+                posts,
+            })
+        })
+        .await
+    }
+
+    /// The read, merge and write of an update, in one write transaction: reads the revision
+    /// and body at `stored` (NOT_FOUND when there is none) and checks a non-empty
+    /// `expected_etag` against it ([`read_revision`]); merges with `change`; lets `write`
+    /// check the result's references and store it as the next revision (it calls
+    /// [`Revision::check_written`]); commits.
+    async fn update_revision<T, V>(
+        &self,
+        stored: StoredAt<'_>,
+        expected_etag: &str,
+        change: impl FnOnce(T) -> Result<V>,
+        write: impl AsyncFnOnce(&mut AnyConnection, V, &Revision) -> Result<T>,
+    ) -> Result<T>
+    where
+        T: Message + Default,
+    {
+        let mut tx = self.db.begin_write().await?;
+        let (revision, row) = read_revision(&mut tx, &stored, expected_etag).await?;
+        let merged = change(decode(&row)?)?;
+        let revision = Revision {
+            name: stored.name,
+            number: revision,
+        };
+        let written = write(&mut tx, merged, &revision).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
     /// Every tenure of the given actors, in one query, ordered by start.
-    pub async fn tenures_of(&self, actor_ids: &HashSet<&str>) -> Result<Vec<StoredTenure>> {
-        time_store("tenures_of", async {
+    async fn tenures_of(&self, actor_ids: &HashSet<&str>) -> Result<Vec<StoredTenure>> {
         if actor_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -739,24 +759,47 @@ impl Store {
             .push(") ORDER BY start_earliest, actor_id, id");
         let rows = query.build().fetch_all(&self.db.pool).await?;
         rows.iter().map(stored_tenure).collect()
-        })
-        .await
     }
 
     /// Which of the given actor ids exist, in one query.
-    pub async fn existing_actor_ids(&self, ids: &HashSet<&str>) -> Result<HashSet<String>> {
-        time_store("existing_actor_ids", async {
-            if ids.is_empty() {
-                return Ok(HashSet::new());
-            }
-            let mut query = QueryBuilder::new("SELECT id FROM actors WHERE id IN (");
-            let list = query.args(ids.iter().copied());
-            query.push(&list).push(")");
-            let rows = query.build().fetch_all(&self.db.pool).await?;
-            rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
-        })
-        .await
+    async fn existing_actor_ids(&self, ids: &HashSet<&str>) -> Result<HashSet<String>> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let mut query = QueryBuilder::new("SELECT id FROM actors WHERE id IN (");
+        let list = query.args(ids.iter().copied());
+        query.push(&list).push(")");
+        let rows = query.build().fetch_all(&self.db.pool).await?;
+        rows.iter().map(|row| Ok(row.try_get("id")?)).collect()
     }
+
+    /// Many posts by id, in one query.
+    async fn get_posts(&self, ids: &HashSet<&str>) -> Result<HashMap<String, Post>> {
+        fetch_bodies(&self.db.pool, "posts", ids.iter().copied()).await
+    }
+}
+
+/// The stored revision at `stored` and its row (with whatever else `stored.select` asks),
+/// NOT_FOUND when there is none; a non-empty `expected_etag` must match the revision (else
+/// ABORTED).
+async fn read_revision(
+    connection: &mut AnyConnection,
+    stored: &StoredAt<'_>,
+    expected_etag: &str,
+) -> Result<(i64, AnyRow)> {
+    let mut query = sqlx::query(stored.select);
+    for key in stored.keys {
+        query = query.bind(*key);
+    }
+    let row = query
+        .fetch_optional(&mut *connection)
+        .await?
+        .ok_or_else(|| Error::NotFound(stored.name.clone()))?;
+    let revision: i64 = row.try_get("revision")?;
+    if !expected_etag.is_empty() && expected_etag != etag(revision) {
+        return Err(Error::EtagMismatch(stored.name.clone()));
+    }
+    Ok((revision, row))
 }
 
 fn stored_tenure(row: &AnyRow) -> Result<StoredTenure> {
