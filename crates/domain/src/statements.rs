@@ -4,6 +4,9 @@
 //! (normalized dates, hop positions) and lists the references a write makes, so the handlers
 //! can check them: actors and communications with one call to their services, documents and
 //! statements in the write's own transaction. It does no I/O.
+//!
+//! [`requests`] holds the validators of the service's requests (`read_list_statements`,
+//! `validate_create_statement`, `read_update_source_document`, …), re-exported here.
 
 use std::collections::BTreeSet;
 
@@ -20,6 +23,9 @@ use chancery_runtime::names;
 use chancery_runtime::text::{self, check_optional, check_required};
 
 pub use crate::checks::check_enum;
+
+pub mod requests;
+pub use requests::*;
 
 /// Longest statement text, and longest original text, in characters.
 pub const MAX_TEXT_CHARS: usize = 10_000;

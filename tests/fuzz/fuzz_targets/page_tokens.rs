@@ -107,13 +107,13 @@ list_request!(
     }
 );
 list_request!(ListStatementsRequest, "ListStatements", Key::Span, |r| {
-    chancery_statements::api::read_list_statements(r).map(spans)
+    chancery_statements::domain::read_list_statements(r).map(spans)
 });
 list_request!(
     ListSourceDocumentsRequest,
     "ListSourceDocuments",
     Key::Id,
-    |r| chancery_statements::api::read_list_source_documents(r).map(ids)
+    |r| chancery_statements::domain::read_list_source_documents(r).map(ids)
 );
 list_request!(ListEpisodesRequest, "ListEpisodes", Key::Id, |r| {
     chancery_gateway::domain::read_list_episodes(r).map(ids)

@@ -42,7 +42,7 @@ use prost::Message;
 use chancery_actors::domain as actors;
 use chancery_communications::{domain as communication_domain, domain as communications};
 use chancery_gateway::{bundle, domain as episodes, view};
-use chancery_statements::{api as statements, domain as statement_domain};
+use chancery_statements::{domain as statement_domain, domain as statements};
 
 /// Checks that every violation names its field.
 fn named(violations: &Violations) {
