@@ -2,18 +2,31 @@
 //!
 //! # Layout
 //!
-//! - [`api`]: the RPC handlers — decode, validate, check references (actors and communications
-//!   with one call each to their services), call the store, encode.
+//! - [`api`]: the [`api::Api`] (store, backends, breakers) and the tonic trait implementation,
+//!   each RPC one delegation to its family's handler.
+//! - `statements`: the handlers of the Statement RPCs (`GetStatement`, `BatchGetStatements`,
+//!   `ListStatements`, `CreateStatement`, `UpdateStatement`, `DeleteStatement`).
+//! - `source_documents`: the handlers of the SourceDocument RPCs (`CreateSourceDocument`,
+//!   `GetSourceDocument`, `ListSourceDocuments`, `BatchGetSourceDocuments`,
+//!   `UpdateSourceDocument`, `DeleteSourceDocument`).
+//!
+//!   Each handler reads top to bottom: decode, validate, check references (actors and
+//!   communications with one `chancery_runtime::lookup` call each to their services), apply
+//!   (the store method named after the RPC), encode.
 //! - [`domain`]: validation rules (quoted and attributed spans, attribution chains with unnamed
 //!   sources, relayed speech, placements, readouts, documents), update masks of statements and
-//!   documents, the references and projections of a statement; no I/O.
-//! - [`store`]: SQLite/PostgreSQL storage; migrations in `migrations/{sqlite,postgres}`.
+//!   documents, the references and projections of a statement, and the request validators
+//!   (`read_list_statements`, `validate_create_statement`, …, in `domain::requests`); no I/O.
+//! - [`store`]: SQLite/PostgreSQL storage, one method per RPC named after it; migrations in
+//!   `migrations/{sqlite,postgres}`.
 //!
 //! The service is built and served by the composition root, `services/suite`
 //! (`chancery_suite::Service`), for its own binary, `chancery up` and the tests alike.
 
 pub mod api;
 pub use chancery_domain::statements as domain;
+mod source_documents;
+mod statements;
 pub mod store;
 
 use chancery_proto::statements::v1::statement_service_server::StatementServiceServer;

@@ -24,42 +24,14 @@ use chancery_runtime::metrics::time_store;
 use chancery_runtime::names;
 use chancery_runtime::time::{now_micros, timestamp_from_micros};
 use prost::Message;
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::domain::{
-    ActorRole, StatementProjection, StatementReferences, ValidDocument, ValidStatement,
+    ActorRole, StatementFilter, StatementKey, StatementProjection, StatementReferences,
+    ValidDocument, ValidStatement,
 };
 use chancery_runtime::errors::{Error, Result};
-
-/// Filters of a statement listing; empty fields and zeros do not filter.
-#[derive(Debug, Clone, Default)]
-pub struct StatementFilter {
-    /// Id of an actor who made the statement, as speaker or co-speaker (the speakers of speech
-    /// it relays do not count).
-    pub speaker_id: String,
-    /// Id of an actor the statement is about.
-    pub about_actor_id: String,
-    /// Id of a communication the statement is about, as `communication` or one of
-    /// `related_communications`.
-    pub communication_id: String,
-    /// Id of the issuer of the readout the statement belongs to.
-    pub readout_issuer_id: String,
-    /// A topic id.
-    pub topic: String,
-    /// Speech act number.
-    pub speech_act: i32,
-    /// Channel number.
-    pub channel: i32,
-    /// Content mode number.
-    pub content_mode: i32,
-    /// Only statements whose latest `said` bound is at or after this, microseconds.
-    pub said_from: Option<i64>,
-    /// Only statements whose earliest `said` bound is at or before this, microseconds.
-    pub said_to: Option<i64>,
-}
-
-/// The sort key of a listed statement: the bounds of `said`, then the id.
-pub type StatementKey = (i64, i64, String);
 
 /// A stored statement with its sort key.
 #[derive(Debug, Clone)]
@@ -121,8 +93,8 @@ impl Store {
     }
 
     /// Many statements by id, in one query; missing ids are absent from the map.
-    pub async fn get_statements(&self, ids: &[&str]) -> Result<HashMap<String, Statement>> {
-        time_store("get_statements", async {
+    pub async fn batch_get_statements(&self, ids: &[&str]) -> Result<HashMap<String, Statement>> {
+        time_store("batch_get_statements", async {
             fetch_bodies(&self.db.pool, "statements", ids.iter().copied()).await
         })
         .await
@@ -140,90 +112,12 @@ impl Store {
             let mut query = QueryBuilder::new(
                 "SELECT s.id, s.said_earliest, s.said_latest, s.body FROM statements s WHERE 1 = 1",
             );
-            let actor_filter = |query: &mut QueryBuilder, actor_id: &str, roles: &[ActorRole]| {
-                let actor = query.arg(actor_id);
-                let roles = query.args(roles.iter().map(|r| r.as_str()));
-                query.push(&format!(
-                    " AND EXISTS (SELECT 1 FROM statement_actors a WHERE a.statement_id = s.id \
-                 AND a.actor_id = {actor} AND a.role IN ({roles}))"
-                ));
-            };
-            if !filter.speaker_id.is_empty() {
-                actor_filter(
-                    &mut query,
-                    &filter.speaker_id,
-                    &[ActorRole::Speaker, ActorRole::CoSpeaker],
-                );
-            }
-            if !filter.about_actor_id.is_empty() {
-                actor_filter(&mut query, &filter.about_actor_id, &[ActorRole::About]);
-            }
-            if !filter.communication_id.is_empty() {
-                // Its own communication, or one of its related communications.
-                let own = query.arg(filter.communication_id.as_str());
-                let related = query.arg(filter.communication_id.as_str());
-                query.push(&format!(
-                    " AND (s.communication_id = {own} OR EXISTS (SELECT 1 FROM \
-                 statement_related_communications r WHERE r.statement_id = s.id \
-                 AND r.communication_id = {related}))"
-                ));
-            }
-            if !filter.readout_issuer_id.is_empty() {
-                let issuer = query.arg(filter.readout_issuer_id.as_str());
-                query.push(&format!(" AND s.readout_issuer_id = {issuer}"));
-            }
-            if !filter.topic.is_empty() {
-                let topic = query.arg(filter.topic.as_str());
-                query.push(&format!(
-                    " AND EXISTS (SELECT 1 FROM statement_topics t WHERE t.statement_id = s.id \
-                 AND t.topic_id = {topic})"
-                ));
-            }
-            for (column, value) in [
-                ("speech_act", filter.speech_act),
-                ("channel", filter.channel),
-                ("content_mode", filter.content_mode),
-            ] {
-                if value != 0 {
-                    let value = query.arg(i64::from(value));
-                    query.push(&format!(" AND s.{column} = {value}"));
-                }
-            }
-            if let Some(from) = filter.said_from {
-                let from = query.arg(from);
-                query.push(&format!(" AND s.said_latest >= {from}"));
-            }
-            if let Some(to) = filter.said_to {
-                let to = query.arg(to);
-                query.push(&format!(" AND s.said_earliest <= {to}"));
-            }
-            if let Some((earliest, latest, id)) = after {
-                let (earliest, latest, id) = (
-                    query.arg(*earliest),
-                    query.arg(*latest),
-                    query.arg(id.as_str()),
-                );
-                query.push(&format!(
-                    " AND (s.said_earliest, s.said_latest, s.id) > ({earliest}, {latest}, {id})"
-                ));
-            }
-            let limit = query.arg(limit as i64);
-            query.push(&format!(
-                " ORDER BY s.said_earliest, s.said_latest, s.id LIMIT {limit}"
-            ));
+            filter_by_actors(&mut query, filter);
+            filter_by_communication(&mut query, filter);
+            filter_by_columns(&mut query, filter);
+            page_by_said(&mut query, after, limit);
             let rows = query.build().fetch_all(&self.db.pool).await?;
-            rows.iter()
-                .map(|row| {
-                    Ok(ListedStatement {
-                        key: (
-                            row.try_get("said_earliest")?,
-                            row.try_get("said_latest")?,
-                            row.try_get("id")?,
-                        ),
-                        statement: decode(row)?,
-                    })
-                })
-                .collect()
+            rows.iter().map(listed_statement).collect()
         })
         .await
     }
@@ -406,16 +300,19 @@ impl Store {
     }
 
     /// One source document by id.
-    pub async fn get_document(&self, id: &str) -> Result<Option<SourceDocument>> {
-        time_store("get_document", async {
+    pub async fn get_source_document(&self, id: &str) -> Result<Option<SourceDocument>> {
+        time_store("get_source_document", async {
             fetch_body(&self.db.pool, "documents", id).await
         })
         .await
     }
 
     /// One source document by id, with its revision.
-    pub async fn get_document_revision(&self, id: &str) -> Result<Option<(SourceDocument, i64)>> {
-        time_store("get_document_revision", async {
+    pub async fn get_source_document_revision(
+        &self,
+        id: &str,
+    ) -> Result<Option<(SourceDocument, i64)>> {
+        time_store("get_source_document_revision", async {
             let row = sqlx::query("SELECT revision, body FROM documents WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.db.pool)
@@ -429,14 +326,14 @@ impl Store {
     /// Replaces a source document with `valid`, provided it is still at `expected_revision`
     /// (else [`Error::EtagMismatch`]), rewriting its publisher column in the same transaction.
     /// `remote` holds the problems already found with the actors it names.
-    pub async fn update_document(
+    pub async fn update_source_document(
         &self,
         id: &str,
         expected_revision: i64,
         valid: ValidDocument,
         remote: Violations,
     ) -> Result<SourceDocument> {
-        time_store("update_document", async {
+        time_store("update_source_document", async {
             let mut tx = self.db.begin_write().await?;
             let name = format!("documents/{id}");
             let row = sqlx::query("SELECT revision, body FROM documents WHERE id = $1")
@@ -476,8 +373,8 @@ impl Store {
 
     /// Deletes a source document no statement cites, in its chain or its readout. A non-empty
     /// `expected_etag` must match.
-    pub async fn delete_document(&self, id: &str, expected_etag: &str) -> Result<()> {
-        time_store("delete_document", async {
+    pub async fn delete_source_document(&self, id: &str, expected_etag: &str) -> Result<()> {
+        time_store("delete_source_document", async {
             let mut tx = self.db.begin_write().await?;
             let name = format!("documents/{id}");
             let revision: i64 = sqlx::query("SELECT revision FROM documents WHERE id = $1")
@@ -514,21 +411,24 @@ impl Store {
     }
 
     /// Many source documents by id, in one query; missing ids are absent from the map.
-    pub async fn get_documents(&self, ids: &[&str]) -> Result<HashMap<String, SourceDocument>> {
-        time_store("get_documents", async {
+    pub async fn batch_get_source_documents(
+        &self,
+        ids: &[&str],
+    ) -> Result<HashMap<String, SourceDocument>> {
+        time_store("batch_get_source_documents", async {
             fetch_bodies(&self.db.pool, "documents", ids.iter().copied()).await
         })
         .await
     }
 
     /// A page of source documents ordered by id, after `after`; at most `limit` of them.
-    pub async fn list_documents(
+    pub async fn list_source_documents(
         &self,
         publisher_id: &str,
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<SourceDocument>> {
-        time_store("list_documents", async {
+        time_store("list_source_documents", async {
             let mut query = QueryBuilder::new("SELECT body FROM documents WHERE 1 = 1");
             if !publisher_id.is_empty() {
                 let publisher = query.arg(publisher_id);
@@ -543,21 +443,23 @@ impl Store {
 
     /// Records a source document whose own fields are valid; `remote` holds the problems found
     /// with the actors it names.
-    pub async fn create_document(
+    pub async fn create_source_document(
         &self,
         id: &str,
         valid: ValidDocument,
         remote: Violations,
         request: Option<&RequestKey>,
     ) -> Result<SourceDocument> {
-        time_store("create_document", async {
-            let outcome = self.try_create_document(id, valid, remote, request).await;
+        time_store("create_source_document", async {
+            let outcome = self
+                .try_create_source_document(id, valid, remote, request)
+                .await;
             settle_create(&self.db.pool, outcome, request, format!("documents/{id}")).await
         })
         .await
     }
 
-    async fn try_create_document(
+    async fn try_create_source_document(
         &self,
         id: &str,
         valid: ValidDocument,
@@ -595,6 +497,109 @@ impl Store {
         tx.commit().await?;
         Ok(document)
     }
+}
+
+/// Keeps the statements whose speakers (speaker or co-speakers) and whose actors spoken about
+/// include the filter's actors.
+fn filter_by_actors(query: &mut QueryBuilder, filter: &StatementFilter) {
+    if !filter.speaker_id.is_empty() {
+        filter_by_actor(
+            query,
+            &filter.speaker_id,
+            &[ActorRole::Speaker, ActorRole::CoSpeaker],
+        );
+    }
+    if !filter.about_actor_id.is_empty() {
+        filter_by_actor(query, &filter.about_actor_id, &[ActorRole::About]);
+    }
+}
+
+/// Keeps the statements that name `actor_id` in one of `roles`.
+fn filter_by_actor(query: &mut QueryBuilder, actor_id: &str, roles: &[ActorRole]) {
+    let actor = query.arg(actor_id);
+    let roles = query.args(roles.iter().map(|r| r.as_str()));
+    query.push(&format!(
+        " AND EXISTS (SELECT 1 FROM statement_actors a WHERE a.statement_id = s.id \
+         AND a.actor_id = {actor} AND a.role IN ({roles}))"
+    ));
+}
+
+/// Keeps the statements about the filter's communication: their own communication, or one of
+/// their related communications.
+fn filter_by_communication(query: &mut QueryBuilder, filter: &StatementFilter) {
+    if filter.communication_id.is_empty() {
+        return;
+    }
+    let own = query.arg(filter.communication_id.as_str());
+    let related = query.arg(filter.communication_id.as_str());
+    query.push(&format!(
+        " AND (s.communication_id = {own} OR EXISTS (SELECT 1 FROM \
+         statement_related_communications r WHERE r.statement_id = s.id \
+         AND r.communication_id = {related}))"
+    ));
+}
+
+/// Keeps the statements matching the filter's readout issuer, topic, enums and `said` range.
+fn filter_by_columns(query: &mut QueryBuilder, filter: &StatementFilter) {
+    if !filter.readout_issuer_id.is_empty() {
+        let issuer = query.arg(filter.readout_issuer_id.as_str());
+        query.push(&format!(" AND s.readout_issuer_id = {issuer}"));
+    }
+    if !filter.topic.is_empty() {
+        let topic = query.arg(filter.topic.as_str());
+        query.push(&format!(
+            " AND EXISTS (SELECT 1 FROM statement_topics t WHERE t.statement_id = s.id \
+             AND t.topic_id = {topic})"
+        ));
+    }
+    for (column, value) in [
+        ("speech_act", filter.speech_act),
+        ("channel", filter.channel),
+        ("content_mode", filter.content_mode),
+    ] {
+        if value != 0 {
+            let value = query.arg(i64::from(value));
+            query.push(&format!(" AND s.{column} = {value}"));
+        }
+    }
+    if let Some(from) = filter.said_from {
+        let from = query.arg(from);
+        query.push(&format!(" AND s.said_latest >= {from}"));
+    }
+    if let Some(to) = filter.said_to {
+        let to = query.arg(to);
+        query.push(&format!(" AND s.said_earliest <= {to}"));
+    }
+}
+
+/// Orders by the bounds of `said` and id, resumes after `after`, and takes at most `limit`.
+fn page_by_said(query: &mut QueryBuilder, after: Option<&StatementKey>, limit: usize) {
+    if let Some((earliest, latest, id)) = after {
+        let (earliest, latest, id) = (
+            query.arg(*earliest),
+            query.arg(*latest),
+            query.arg(id.as_str()),
+        );
+        query.push(&format!(
+            " AND (s.said_earliest, s.said_latest, s.id) > ({earliest}, {latest}, {id})"
+        ));
+    }
+    let limit = query.arg(limit as i64);
+    query.push(&format!(
+        " ORDER BY s.said_earliest, s.said_latest, s.id LIMIT {limit}"
+    ));
+}
+
+/// A listed row: its sort key and the statement it stores.
+fn listed_statement(row: &AnyRow) -> Result<ListedStatement> {
+    Ok(ListedStatement {
+        key: (
+            row.try_get("said_earliest")?,
+            row.try_get("said_latest")?,
+            row.try_get("id")?,
+        ),
+        statement: decode(row)?,
+    })
 }
 
 async fn exists(connection: &mut AnyConnection, sql: &str, id: &str) -> Result<bool> {
