@@ -6,14 +6,13 @@
 use std::future::Future;
 use std::time::Duration;
 
-use chancery_proto::actors::v1::{
-    Actor, BatchGetActorsRequest, OfficeAnswer, OfficeQuery, ResolveOfficesRequest,
-};
-use chancery_proto::communications::v1::{BatchGetCommunicationsRequest, Communication};
-use chancery_proto::statements::v1::{
-    BatchGetSourceDocumentsRequest, BatchGetStatementsRequest, SourceDocument, Statement,
-};
+use chancery_proto::actors::v1::{Actor, OfficeAnswer, OfficeQuery, ResolveOfficesRequest};
+use chancery_proto::communications::v1::Communication;
+use chancery_proto::statements::v1::{SourceDocument, Statement};
 use chancery_runtime::breaker::is_short_circuit;
+use chancery_runtime::lookup::{
+    Actors, Communications, LookupClient, Resource, SourceDocuments, Statements,
+};
 use futures::future::join_all;
 use tokio::time::Instant;
 use tonic::{Code, Request, Status};
@@ -117,6 +116,9 @@ where
     }
 }
 
+/// One chunk of a chunked call and its outcome.
+type Chunk<'i, I, R> = (&'i [I], Result<R, Status>);
+
 /// Sends `items` in chunks of at most [`MAX_BATCH`], all at once, and returns each chunk's
 /// outcome in order. No items means no call.
 async fn chunked<'i, I, R, F, Fut>(
@@ -124,7 +126,7 @@ async fn chunked<'i, I, R, F, Fut>(
     deadline: Instant,
     items: &'i [I],
     send: F,
-) -> Vec<(&'i [I], Result<R, Status>)>
+) -> Vec<Chunk<'i, I, R>>
 where
     I: Clone,
     F: Fn(Vec<I>, Duration) -> Fut,
@@ -142,7 +144,7 @@ where
 
 /// A batch get of `names`: the found items and missing names of every chunk that answered;
 /// `failed` when any did not.
-async fn batch_get<T, F, Fut>(
+async fn gather<T, F, Fut>(
     rpc: &'static str,
     deadline: Instant,
     names: &[String],
@@ -172,6 +174,24 @@ where
     fetched
 }
 
+/// A batch get of `names` from `R`'s service on `client`: each chunk one
+/// [`Resource::batch_get`], bounded by `deadline` and retried as [`call`] does.
+async fn batch_get<R: Resource>(
+    client: &LookupClient,
+    deadline: Instant,
+    names: &[String],
+) -> Fetched<R::Found> {
+    gather(R::METHOD, deadline, names, |names, left| {
+        R::batch_get(client.clone(), names, left)
+    })
+    .await
+}
+
+/// The time left until `deadline`.
+fn left(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}
+
 /// A request for `message` that the backend must answer within `left`.
 fn request<M>(message: M, left: Duration) -> Request<M> {
     let mut request = Request::new(message);
@@ -186,44 +206,12 @@ pub(crate) async fn round_one(
     communications: &[String],
     statements: &[String],
 ) -> (Fetched<Communication>, Fetched<Statement>) {
-    let communications = batch_get(
-        "BatchGetCommunications",
-        deadline,
-        communications,
-        |names, left| {
-            let mut client = gateway.communications();
-            async move {
-                let response = client
-                    .batch_get_communications(request(
-                        BatchGetCommunicationsRequest {
-                            names,
-                            allow_missing: true,
-                        },
-                        left,
-                    ))
-                    .await?
-                    .into_inner();
-                Ok((response.communications, response.missing_names))
-            }
-        },
-    );
-    let statements = batch_get("BatchGetStatements", deadline, statements, |names, left| {
-        let mut client = gateway.statements();
-        async move {
-            let response = client
-                .batch_get_statements(request(
-                    BatchGetStatementsRequest {
-                        names,
-                        allow_missing: true,
-                    },
-                    left,
-                ))
-                .await?
-                .into_inner();
-            Ok((response.statements, response.missing_names))
-        }
-    });
-    tokio::join!(communications, statements)
+    let communication_client = gateway.communications_lookup(left(deadline)).client();
+    let statement_client = gateway.statements_lookup(left(deadline)).client();
+    tokio::join!(
+        batch_get::<Communications>(&communication_client, deadline, communications),
+        batch_get::<Statements>(&statement_client, deadline, statements),
+    )
 }
 
 /// What the second round answered.
@@ -241,22 +229,9 @@ pub(crate) struct RoundTwo {
 
 /// The second round: actors, offices at the time and source documents, concurrently.
 pub(crate) async fn round_two(gateway: &Gateway, deadline: Instant, wanted: &Wanted) -> RoundTwo {
-    let actors = batch_get("BatchGetActors", deadline, &wanted.actors, |names, left| {
-        let mut client = gateway.actors();
-        async move {
-            let response = client
-                .batch_get_actors(request(
-                    BatchGetActorsRequest {
-                        names,
-                        allow_missing: true,
-                    },
-                    left,
-                ))
-                .await?
-                .into_inner();
-            Ok((response.actors, response.missing_names))
-        }
-    });
+    let actor_client = gateway.actors_lookup(left(deadline)).client();
+    let document_client = gateway.statements_lookup(left(deadline)).client();
+    let actors = batch_get::<Actors>(&actor_client, deadline, &wanted.actors);
     let offices = chunked(
         "ResolveOffices",
         deadline,
@@ -272,31 +247,26 @@ pub(crate) async fn round_two(gateway: &Gateway, deadline: Instant, wanted: &Wan
             }
         },
     );
-    let documents = batch_get(
-        "BatchGetSourceDocuments",
-        deadline,
-        &wanted.documents,
-        |names, left| {
-            let mut client = gateway.statements();
-            async move {
-                let response = client
-                    .batch_get_source_documents(request(
-                        BatchGetSourceDocumentsRequest {
-                            names,
-                            allow_missing: true,
-                        },
-                        left,
-                    ))
-                    .await?
-                    .into_inner();
-                Ok((response.source_documents, response.missing_names))
-            }
-        },
-    );
+    let documents = batch_get::<SourceDocuments>(&document_client, deadline, &wanted.documents);
     let (actors, offices, documents) = tokio::join!(actors, offices, documents);
-    let mut answered = Vec::with_capacity(wanted.offices.len());
+    let (offices, offices_failed) = answered_offices(wanted.offices.len(), offices);
+    RoundTwo {
+        actors,
+        offices,
+        offices_failed,
+        documents,
+    }
+}
+
+/// The office questions answered, each with its answer, and whether some went unanswered
+/// (a chunk that failed, or answered a different number of questions than it was asked).
+fn answered_offices(
+    asked: usize,
+    outcomes: Vec<Chunk<'_, OfficeQuery, Vec<OfficeAnswer>>>,
+) -> (Vec<(OfficeQuery, OfficeAnswer)>, bool) {
+    let mut answered = Vec::with_capacity(asked);
     let mut offices_failed = false;
-    for (queries, outcome) in offices {
+    for (queries, outcome) in outcomes {
         match outcome {
             Ok(answers) if answers.len() == queries.len() => {
                 answered.extend(queries.iter().cloned().zip(answers));
@@ -315,12 +285,7 @@ pub(crate) async fn round_two(gateway: &Gateway, deadline: Instant, wanted: &Wan
             }
         }
     }
-    RoundTwo {
-        actors,
-        offices: answered,
-        offices_failed,
-        documents,
-    }
+    (answered, offices_failed)
 }
 
 #[cfg(test)]
@@ -435,7 +400,7 @@ mod tests {
         let names: Vec<String> = (0..(2 * MAX_BATCH + 1)).map(|i| format!("x/{i}")).collect();
         let sizes = std::sync::Mutex::new(Vec::new());
         let deadline = Instant::now() + Duration::from_secs(5);
-        let fetched: Fetched<String> = batch_get("Rpc", deadline, &names, |names, _| {
+        let fetched: Fetched<String> = gather("Rpc", deadline, &names, |names, _| {
             sizes.lock().unwrap().push(names.len());
             async move { Ok((names, Vec::new())) }
         })
@@ -443,7 +408,7 @@ mod tests {
         assert_eq!(fetched.items, names, "in order");
         assert!(!fetched.failed);
         assert_eq!(*sizes.lock().unwrap(), [MAX_BATCH, MAX_BATCH, 1]);
-        let none: Fetched<String> = batch_get("Rpc", deadline, &[], |_, _| async {
+        let none: Fetched<String> = gather("Rpc", deadline, &[], |_, _| async {
             panic!("no names, no call")
         })
         .await;
