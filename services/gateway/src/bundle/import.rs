@@ -77,74 +77,9 @@ pub(crate) async fn import(
         bundle: &bundle,
         steps: &steps,
     };
-    let all = |n: usize| (0..n).collect::<Vec<_>>();
     let written = async {
-        for level in &plan.actors {
-            each(
-                &progress,
-                "actors",
-                level,
-                |i| &bundle.actors[i].name,
-                |i| writer.actor(i),
-            )
-            .await?;
-        }
-        each(
-            &progress,
-            "posts",
-            &all(bundle.posts.len()),
-            |i| &bundle.posts[i].name,
-            |i| writer.post(i),
-        )
-        .await?;
-        each(
-            &progress,
-            "tenures",
-            &all(bundle.tenures.len()),
-            |i| &bundle.tenures[i].name,
-            |i| writer.tenure(i, &plan.tenure_parents[i]),
-        )
-        .await?;
-        each(
-            &progress,
-            "documents",
-            &all(bundle.documents.len()),
-            |i| &bundle.documents[i].name,
-            |i| writer.document(i),
-        )
-        .await?;
-        for level in &plan.communications {
-            each(
-                &progress,
-                "communications",
-                level,
-                |i| &bundle.communications[i].name,
-                |i| writer.communication(i),
-            )
-            .await?;
-        }
-        for level in &plan.statements {
-            each(
-                &progress,
-                "statements",
-                level,
-                |i| &bundle.statements[i].name,
-                |i| writer.statement(i),
-            )
-            .await?;
-        }
-        let episode_name = format!("episodes/{}", plan.episode_id);
-        match gateway
-            .store
-            .put_episode(&plan.episode_id, plan.episode.clone())
-            .await
-        {
-            Ok((episode, outcome)) => {
-                progress.record("episodes", &episode_name, outcome);
-                Ok(episode)
-            }
-            Err(error) => Err((episode_name, Status::from(error))),
-        }
+        writer.write_resources(&plan, &progress).await?;
+        writer.write_episode(&plan, &progress).await
     };
     let episode = written
         .await
@@ -235,32 +170,7 @@ pub(super) fn check(bundle: &Bundle) -> Result<(), Status> {
 /// store also records the bundle's actors nothing else of it leads to (`other_actors`).
 fn validate(bundle: &Bundle) -> Result<Plan, Status> {
     let mut violations = Violations::default();
-    let (episode_id, episode) = match &bundle.episode {
-        None => {
-            violations.add(
-                "bundle.episode",
-                "is required: the episode the bundle is about, with its name",
-            );
-            (String::new(), Episode::default())
-        }
-        Some(episode) => {
-            let id = names::check(
-                &mut violations,
-                "bundle.episode.name",
-                &episode.name,
-                "episodes",
-            )
-            .unwrap_or_default()
-            .to_owned();
-            let mut valid = domain::validate_episode(&mut violations, "bundle.episode", episode);
-            for actor in check::unreached_actors(bundle) {
-                if !valid.other_actors.contains(&actor) {
-                    valid.other_actors.push(actor);
-                }
-            }
-            (id, valid)
-        }
-    };
+    let (episode_id, episode) = episode_to_store(bundle, &mut violations);
 
     let actor_names: Vec<&str> = bundle.actors.iter().map(|a| a.name.as_str()).collect();
     check_names(&mut violations, "actors", &actor_names);
@@ -276,7 +186,52 @@ fn validate(bundle: &Bundle) -> Result<Plan, Status> {
     check_names(&mut violations, "communications", &communication_names);
     let statement_names: Vec<&str> = bundle.statements.iter().map(|s| s.name.as_str()).collect();
     check_names(&mut violations, "statements", &statement_names);
+    let tenure_parents = tenure_parents(bundle, &mut violations);
 
+    let actors = actor_levels(bundle, &actor_names, &mut violations);
+    let communications = communication_levels(bundle, &communication_names, &mut violations);
+    let statements = statement_levels(bundle, &statement_names, &mut violations);
+    check::check_fields(bundle, &mut violations);
+    violations.into_result().map_err(Error::from)?;
+    Ok(Plan {
+        episode_id,
+        episode,
+        actors,
+        communications,
+        statements,
+        tenure_parents,
+    })
+}
+
+/// The id of the bundle's episode and the episode to store: validated, its span normalized,
+/// and recording in `other_actors` the bundle's actors nothing else of it leads to.
+fn episode_to_store(bundle: &Bundle, violations: &mut Violations) -> (String, Episode) {
+    match &bundle.episode {
+        None => {
+            violations.add(
+                "bundle.episode",
+                "is required: the episode the bundle is about, with its name",
+            );
+            (String::new(), Episode::default())
+        }
+        Some(episode) => {
+            let id = names::check(violations, "bundle.episode.name", &episode.name, "episodes")
+                .unwrap_or_default()
+                .to_owned();
+            let mut valid = domain::validate_episode(violations, "bundle.episode", episode);
+            for actor in check::unreached_actors(bundle) {
+                if !valid.other_actors.contains(&actor) {
+                    valid.other_actors.push(actor);
+                }
+            }
+            (id, valid)
+        }
+    }
+}
+
+/// For each tenure, its actor (`actors/{id}`) and its own id (both empty, with a violation,
+/// when its name is malformed); a tenure named twice is a violation too.
+fn tenure_parents(bundle: &Bundle, violations: &mut Violations) -> Vec<(String, String)> {
     let mut tenure_parents = Vec::with_capacity(bundle.tenures.len());
     for (i, tenure) in bundle.tenures.iter().enumerate() {
         match split_tenure_name(&tenure.name) {
@@ -294,10 +249,14 @@ fn validate(bundle: &Bundle) -> Result<Plan, Status> {
         }
     }
     let tenure_names: Vec<&str> = bundle.tenures.iter().map(|t| t.name.as_str()).collect();
-    check_unique(&mut violations, "tenures", &tenure_names);
+    check_unique(violations, "tenures", &tenure_names);
+    tenure_parents
+}
 
-    let actors = levels(
-        &actor_names,
+/// The bundle's actors in write levels: an actor after its parent and its affiliation.
+fn actor_levels(bundle: &Bundle, names: &[&str], violations: &mut Violations) -> Vec<Vec<usize>> {
+    levels(
+        names,
         |i| {
             let actor = &bundle.actors[i];
             let mut edges = vec![Edge::new(
@@ -312,12 +271,20 @@ fn validate(bundle: &Bundle) -> Result<Plan, Status> {
             }
             edges
         },
-        &mut violations,
-    );
-    // A communication is written after those it names (the service checks they exist): the
-    // previous of its series and the communications its topics are.
-    let communications = levels(
-        &communication_names,
+        violations,
+    )
+}
+
+/// The bundle's communications in write levels. A communication is written after those it
+/// names (the service checks they exist): the previous of its series and the communications
+/// its topics are.
+fn communication_levels(
+    bundle: &Bundle,
+    names: &[&str],
+    violations: &mut Violations,
+) -> Vec<Vec<usize>> {
+    levels(
+        names,
         |i| {
             let communication = &bundle.communications[i];
             let mut edges = vec![Edge::new(
@@ -332,12 +299,20 @@ fn validate(bundle: &Bundle) -> Result<Plan, Status> {
             }
             edges
         },
-        &mut violations,
-    );
-    // A statement is written after the one it answers and those reporting the same utterance
-    // (one side of such a link is enough; both sides form a cycle).
-    let statements = levels(
-        &statement_names,
+        violations,
+    )
+}
+
+/// The bundle's statements in write levels. A statement is written after the one it answers
+/// and those reporting the same utterance (one side of such a link is enough; both sides form
+/// a cycle).
+fn statement_levels(
+    bundle: &Bundle,
+    names: &[&str],
+    violations: &mut Violations,
+) -> Vec<Vec<usize>> {
+    levels(
+        names,
         |i| {
             let statement = &bundle.statements[i];
             let mut edges = vec![Edge::new(
@@ -352,18 +327,8 @@ fn validate(bundle: &Bundle) -> Result<Plan, Status> {
             }
             edges
         },
-        &mut violations,
-    );
-    check::check_fields(bundle, &mut violations);
-    violations.into_result().map_err(Error::from)?;
-    Ok(Plan {
-        episode_id,
-        episode,
-        actors,
-        communications,
-        statements,
-        tenure_parents,
-    })
+        violations,
+    )
 }
 
 /// What the services hold of the bundle's resources (and of the episode's members that are
@@ -823,6 +788,94 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// Writes the bundle's resources in dependency order: actors (level by level), posts,
+    /// tenures, documents, communications and statements (level by level). The error names
+    /// the resource that failed; `progress` has every write that took effect.
+    async fn write_resources(
+        &self,
+        plan: &Plan,
+        progress: &Progress,
+    ) -> Result<(), (String, Status)> {
+        let bundle = self.bundle;
+        let all = |n: usize| (0..n).collect::<Vec<_>>();
+        for level in &plan.actors {
+            each(
+                progress,
+                "actors",
+                level,
+                |i| &bundle.actors[i].name,
+                |i| self.actor(i),
+            )
+            .await?;
+        }
+        each(
+            progress,
+            "posts",
+            &all(bundle.posts.len()),
+            |i| &bundle.posts[i].name,
+            |i| self.post(i),
+        )
+        .await?;
+        each(
+            progress,
+            "tenures",
+            &all(bundle.tenures.len()),
+            |i| &bundle.tenures[i].name,
+            |i| self.tenure(i, &plan.tenure_parents[i]),
+        )
+        .await?;
+        each(
+            progress,
+            "documents",
+            &all(bundle.documents.len()),
+            |i| &bundle.documents[i].name,
+            |i| self.document(i),
+        )
+        .await?;
+        for level in &plan.communications {
+            each(
+                progress,
+                "communications",
+                level,
+                |i| &bundle.communications[i].name,
+                |i| self.communication(i),
+            )
+            .await?;
+        }
+        for level in &plan.statements {
+            each(
+                progress,
+                "statements",
+                level,
+                |i| &bundle.statements[i].name,
+                |i| self.statement(i),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the episode, last, into the gateway's store.
+    async fn write_episode(
+        &self,
+        plan: &Plan,
+        progress: &Progress,
+    ) -> Result<Episode, (String, Status)> {
+        let episode_name = format!("episodes/{}", plan.episode_id);
+        match self
+            .gateway
+            .store
+            .put_episode(&plan.episode_id, plan.episode.clone())
+            .await
+        {
+            Ok((episode, outcome)) => {
+                progress.record("episodes", &episode_name, outcome);
+                Ok(episode)
+            }
+            Err(error) => Err((episode_name, Status::from(error))),
+        }
+    }
+
     async fn actor(&self, i: usize) -> Result<Outcome, Status> {
         let actor = &self.bundle.actors[i];
         let place = Place::new(

@@ -67,7 +67,18 @@ pub(crate) fn levels(
         next.sort_unstable();
         levels.push(std::mem::replace(&mut frontier, next));
     }
-    // What is left is in a cycle or depends on one: report each cycle once.
+    report_cycles(names, &depends, &level, violations);
+    levels
+}
+
+/// Reports each cycle among the resources left without a level (`level[i]` is `None`: they
+/// are in a cycle or depend on one) once, on the field of the reference that starts it.
+fn report_cycles(
+    names: &[&str],
+    depends: &[Vec<(usize, String)>],
+    level: &[Option<usize>],
+    violations: &mut Violations,
+) {
     let mut reported = vec![false; names.len()];
     for start in 0..names.len() {
         if level[start].is_some() || reported[start] {
@@ -111,7 +122,6 @@ pub(crate) fn levels(
             ),
         );
     }
-    levels
 }
 
 #[cfg(test)]
