@@ -228,6 +228,24 @@ fn communication_documents(communication: &Communication) -> impl Iterator<Item 
         .map(|s| s.document.as_str())
 }
 
+/// Adds to `actors` those a communication names besides its participants: the actors its topics
+/// mention, the asserters of its status entries, durations and outcomes, and outcome parties.
+fn add_claim_actors(actors: &mut BTreeSet<String>, communication: &Communication) {
+    for topic in &communication.topics {
+        actors.extend(topic.mentioned_actors.iter().cloned());
+    }
+    for status in &communication.status_log {
+        actors.insert(status.asserted_by.clone());
+    }
+    for duration in &communication.durations {
+        actors.insert(duration.asserted_by.clone());
+    }
+    for outcome in &communication.outcomes {
+        actors.extend(outcome.parties.iter().cloned());
+        actors.insert(outcome.asserted_by.clone());
+    }
+}
+
 /// Collects what the second round resolves from the first round's members.
 pub(crate) fn wanted(
     episode: &Episode,
@@ -251,19 +269,7 @@ pub(crate) fn wanted(
             actors.insert(participant.initiative_asserted_by.clone());
             ask_office(&participant.actor, date);
         }
-        for topic in &communication.topics {
-            actors.extend(topic.mentioned_actors.iter().cloned());
-        }
-        for status in &communication.status_log {
-            actors.insert(status.asserted_by.clone());
-        }
-        for duration in &communication.durations {
-            actors.insert(duration.asserted_by.clone());
-        }
-        for outcome in &communication.outcomes {
-            actors.extend(outcome.parties.iter().cloned());
-            actors.insert(outcome.asserted_by.clone());
-        }
+        add_claim_actors(&mut actors, communication);
         documents.extend(communication_documents(communication).map(str::to_owned));
     }
     for statement in statements {
@@ -1043,6 +1049,38 @@ pub(crate) fn statement_entry(statement: &Statement, resolved: &Resolved) -> Tim
     }
 }
 
+/// How the actors a communication names take part in it: participants, actors its topics and
+/// outcomes mention, and the sources of its initiative, status, duration and outcome claims.
+fn communication_involvements(
+    communication: &Communication,
+    add: &mut impl FnMut(&str, Involvement),
+) {
+    for participant in &communication.participants {
+        add(&participant.actor, Involvement::Participant);
+        add(
+            &participant.initiative_asserted_by,
+            Involvement::StatusSource,
+        );
+    }
+    for topic in &communication.topics {
+        for actor in &topic.mentioned_actors {
+            add(actor, Involvement::Mentioned);
+        }
+    }
+    for status in &communication.status_log {
+        add(&status.asserted_by, Involvement::StatusSource);
+    }
+    for duration in &communication.durations {
+        add(&duration.asserted_by, Involvement::StatusSource);
+    }
+    for outcome in &communication.outcomes {
+        for party in &outcome.parties {
+            add(party, Involvement::Mentioned);
+        }
+        add(&outcome.asserted_by, Involvement::StatusSource);
+    }
+}
+
 /// How every actor takes part in the episode, from the members, the documents they cite and the
 /// episode's actors of interest and other actors (see the module documentation for the new
 /// fields' involvements).
@@ -1059,30 +1097,7 @@ pub(crate) fn involvements(
         }
     };
     for communication in communications {
-        for participant in &communication.participants {
-            add(&participant.actor, Involvement::Participant);
-            add(
-                &participant.initiative_asserted_by,
-                Involvement::StatusSource,
-            );
-        }
-        for topic in &communication.topics {
-            for actor in &topic.mentioned_actors {
-                add(actor, Involvement::Mentioned);
-            }
-        }
-        for status in &communication.status_log {
-            add(&status.asserted_by, Involvement::StatusSource);
-        }
-        for duration in &communication.durations {
-            add(&duration.asserted_by, Involvement::StatusSource);
-        }
-        for outcome in &communication.outcomes {
-            for party in &outcome.parties {
-                add(party, Involvement::Mentioned);
-            }
-            add(&outcome.asserted_by, Involvement::StatusSource);
-        }
+        communication_involvements(communication, &mut add);
     }
     for statement in statements {
         add(&statement.speaker, Involvement::Speaker);
