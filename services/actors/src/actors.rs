@@ -12,7 +12,7 @@ use chancery_runtime::names::{self, id_of};
 use chancery_runtime::page_token::page;
 use tonic::{Request, Response, Status};
 
-use crate::api::Api;
+use crate::Api;
 use crate::domain;
 
 /// GetActor: one actor by name; NOT_FOUND when it does not exist.

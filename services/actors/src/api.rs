@@ -15,22 +15,7 @@ use chancery_proto::actors::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::store::Store;
-use crate::{actors, posts, tenures};
-
-/// The actors service, serving one store.
-#[derive(Debug, Clone)]
-pub struct Api {
-    /// Where actors, posts and tenures are stored.
-    pub(crate) store: Store,
-}
-
-impl Api {
-    /// The service on `store`.
-    pub fn new(store: Store) -> Self {
-        Self { store }
-    }
-}
+use crate::{Api, actors, posts, tenures};
 
 #[tonic::async_trait]
 impl ActorService for Api {

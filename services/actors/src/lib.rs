@@ -4,7 +4,7 @@
 //!
 //! # Layout
 //!
-//! - [`api`]: [`api::Api`] and the tonic trait, each RPC one call to its handler in its
+//! - [`api`]: the tonic trait (the [`Api`] it serves is defined here, in the crate root, so handlers and the trait impl both import it from the root), each RPC one call to its handler in its
 //!   family module: `actors` (GetActor, BatchGetActors, ListActors, CreateActor, UpdateActor,
 //!   DeleteActor), `posts` (CreatePost, GetPost, ListPosts, UpdatePost, DeletePost) and
 //!   `tenures` (CreateTenure, GetTenure, ListTenures, UpdateTenure, DeleteTenure,
@@ -26,6 +26,7 @@ mod posts;
 pub mod store;
 mod tenures;
 
+use crate::store::Store;
 use chancery_proto::actors::v1::actor_service_server::ActorServiceServer;
 use chancery_runtime::db::{Database, Migrations};
 use tonic::service::Routes;
@@ -44,10 +45,24 @@ pub static MIGRATIONS: Migrations = Migrations {
 
 /// The service's routes on an opened database, for a server that hosts it (alone or with others).
 pub fn routes(database: Database) -> Routes {
-    let api = api::Api::new(store::Store::new(database));
+    let api = Api::new(store::Store::new(database));
     Routes::new(
         ActorServiceServer::new(api)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(64 * 1024 * 1024),
     )
+}
+
+/// The actors service, serving one store.
+#[derive(Debug, Clone)]
+pub struct Api {
+    /// Where actors, posts and tenures are stored.
+    pub(crate) store: Store,
+}
+
+impl Api {
+    /// The service on `store`.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
 }

@@ -18,7 +18,7 @@ use chancery_runtime::names::{self, id_of};
 use chancery_runtime::page_token::page;
 use tonic::{Request, Response, Status};
 
-use crate::api::Api;
+use crate::Api;
 use crate::domain;
 use crate::store::Offices;
 

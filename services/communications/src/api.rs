@@ -9,33 +9,9 @@ use chancery_proto::communications::v1::{
     Communication, CreateCommunicationRequest, DeleteCommunicationRequest, GetCommunicationRequest,
     ListCommunicationsRequest, ListCommunicationsResponse, UpdateCommunicationRequest,
 };
-use chancery_runtime::breaker::Breaker;
 use tonic::{Request, Response, Status};
 
-use crate::Backends;
-use crate::communications;
-use crate::store::Store;
-
-/// The communications service, serving one store and checking actor references through
-/// `backends`.
-#[derive(Debug, Clone)]
-pub struct Api {
-    pub(crate) store: Store,
-    pub(crate) backends: Backends,
-    /// The circuit breaker of every call to the actors service.
-    pub(crate) actors_breaker: Breaker,
-}
-
-impl Api {
-    /// The service on `store`, checking references through `backends`.
-    pub fn new(store: Store, backends: Backends) -> Self {
-        Self {
-            store,
-            backends,
-            actors_breaker: Breaker::new("communications", "actors"),
-        }
-    }
-}
+use crate::{Api, communications};
 
 #[tonic::async_trait]
 impl CommunicationService for Api {

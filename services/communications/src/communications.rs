@@ -22,7 +22,7 @@ use chancery_runtime::page_token::page;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
-use crate::api::Api;
+use crate::Api;
 use crate::domain::{self, MAX_BATCH, ReferenceScope};
 
 /// Look-ups in the actors service, through its breaker, within the caller's deadline.

@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //!
-//! - [`api`]: the [`api::Api`] the server hosts and the tonic trait; each RPC is one
+//! - [`api`]: the tonic trait over the [`Api`] (defined here, in the crate root); each RPC is one
 //!   delegation to its handler.
 //! - `communications`: the handler of every RPC (`AppendStatus` included), each reading
 //!   decode → validate → check actor references with one `BatchGetActors` call
@@ -21,7 +21,9 @@ mod communications;
 pub use chancery_domain::communications as domain;
 pub mod store;
 
+use crate::store::Store;
 use chancery_proto::communications::v1::communication_service_server::CommunicationServiceServer;
+use chancery_runtime::breaker::Breaker;
 use chancery_runtime::db::{Database, Migrations};
 use tonic::service::Routes;
 use tonic::transport::Channel;
@@ -48,8 +50,29 @@ pub struct Backends {
 /// The service's routes on an opened database, for a server that hosts it (alone or with others).
 pub fn routes(database: Database, backends: Backends) -> Routes {
     Routes::new(
-        CommunicationServiceServer::new(api::Api::new(store::Store::new(database), backends))
+        CommunicationServiceServer::new(Api::new(store::Store::new(database), backends))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(64 * 1024 * 1024),
     )
+}
+
+/// The communications service, serving one store and checking actor references through
+/// `backends`.
+#[derive(Debug, Clone)]
+pub struct Api {
+    pub(crate) store: Store,
+    pub(crate) backends: Backends,
+    /// The circuit breaker of every call to the actors service.
+    pub(crate) actors_breaker: Breaker,
+}
+
+impl Api {
+    /// The service on `store`, checking references through `backends`.
+    pub fn new(store: Store, backends: Backends) -> Self {
+        Self {
+            store,
+            backends,
+            actors_breaker: Breaker::new("communications", "actors"),
+        }
+    }
 }

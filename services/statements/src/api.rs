@@ -1,7 +1,7 @@
 //! The `chancery.statements.v1.StatementService` service: the [`Api`] (its store, the channels
 //! to the actors and communications services and their circuit breakers) and the tonic trait
-//! implementation, each method one delegation to its handler in [`crate::statements`]
-//! (Statement RPCs) or [`crate::source_documents`] (SourceDocument RPCs).
+//! implementation, each method one delegation to its handler in `statements`
+//! (Statement RPCs) or `source_documents` (SourceDocument RPCs).
 //!
 //! Every handler validates the whole request before anything else, so a rejected request writes
 //! nothing and reports every problem at once. A write then checks the actors it names with one
@@ -18,57 +18,9 @@ use chancery_proto::statements::v1::{
     ListStatementsRequest, ListStatementsResponse, SourceDocument, Statement,
     UpdateSourceDocumentRequest, UpdateStatementRequest,
 };
-use chancery_runtime::backends::{CALL_TIMEOUT, call_timeout, outbound};
-use chancery_runtime::breaker::Breaker;
-use chancery_runtime::db::Database;
-use chancery_runtime::lookup::Lookup;
-use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
-use crate::store::Store;
-use crate::{Backends, source_documents, statements};
-
-/// The statements service, serving one store and checking references through the backends.
-#[derive(Debug, Clone)]
-pub struct Api {
-    pub(crate) store: Store,
-    backends: Backends,
-    /// The circuit breaker of every call to the actors service.
-    actors_breaker: Breaker,
-    /// The circuit breaker of every call to the communications service.
-    communications_breaker: Breaker,
-}
-
-impl Api {
-    /// The service on `database`, checking references through `backends`.
-    pub fn new(database: Database, backends: Backends) -> Self {
-        Self {
-            store: Store::new(database),
-            backends,
-            actors_breaker: Breaker::new("statements", "actors"),
-            communications_breaker: Breaker::new("statements", "communications"),
-        }
-    }
-
-    /// Look-ups in the actors service, through its breaker, within the deadline of the request
-    /// whose metadata is `incoming` (at most [`CALL_TIMEOUT`]).
-    pub(crate) fn actors(&self, incoming: &MetadataMap) -> Lookup {
-        Lookup::new(
-            outbound(self.backends.actors.clone()).with_breaker(&self.actors_breaker),
-            call_timeout(incoming, CALL_TIMEOUT),
-        )
-    }
-
-    /// Look-ups in the communications service, through its breaker, within the deadline of the
-    /// request whose metadata is `incoming` (at most [`CALL_TIMEOUT`]).
-    pub(crate) fn communications(&self, incoming: &MetadataMap) -> Lookup {
-        Lookup::new(
-            outbound(self.backends.communications.clone())
-                .with_breaker(&self.communications_breaker),
-            call_timeout(incoming, CALL_TIMEOUT),
-        )
-    }
-}
+use crate::{Api, source_documents, statements};
 
 #[tonic::async_trait]
 impl StatementService for Api {

@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //!
-//! - [`api`]: the [`api::Api`] (store, backends, breakers) and the tonic trait implementation,
+//! - [`api`]: the tonic trait implementation over the [`Api`] (store, backends, breakers; defined here, in the crate root),
 //!   each RPC one delegation to its family's handler.
 //! - `statements`: the handlers of the Statement RPCs (`GetStatement`, `BatchGetStatements`,
 //!   `ListStatements`, `CreateStatement`, `UpdateStatement`, `DeleteStatement`).
@@ -29,8 +29,13 @@ mod source_documents;
 mod statements;
 pub mod store;
 
+use crate::store::Store;
 use chancery_proto::statements::v1::statement_service_server::StatementServiceServer;
+use chancery_runtime::backends::{CALL_TIMEOUT, call_timeout, outbound};
+use chancery_runtime::breaker::Breaker;
 use chancery_runtime::db::{Database, Migrations};
+use chancery_runtime::lookup::Lookup;
+use tonic::metadata::MetadataMap;
 use tonic::service::Routes;
 use tonic::transport::Channel;
 
@@ -58,8 +63,50 @@ pub struct Backends {
 /// The service's routes on an opened database, for a server that hosts it (alone or with others).
 pub fn routes(database: Database, backends: Backends) -> Routes {
     Routes::new(
-        StatementServiceServer::new(api::Api::new(database, backends))
+        StatementServiceServer::new(Api::new(database, backends))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(64 * 1024 * 1024),
     )
+}
+
+/// The statements service, serving one store and checking references through the backends.
+#[derive(Debug, Clone)]
+pub struct Api {
+    pub(crate) store: Store,
+    backends: Backends,
+    /// The circuit breaker of every call to the actors service.
+    actors_breaker: Breaker,
+    /// The circuit breaker of every call to the communications service.
+    communications_breaker: Breaker,
+}
+
+impl Api {
+    /// The service on `database`, checking references through `backends`.
+    pub fn new(database: Database, backends: Backends) -> Self {
+        Self {
+            store: Store::new(database),
+            backends,
+            actors_breaker: Breaker::new("statements", "actors"),
+            communications_breaker: Breaker::new("statements", "communications"),
+        }
+    }
+
+    /// Look-ups in the actors service, through its breaker, within the deadline of the request
+    /// whose metadata is `incoming` (at most [`CALL_TIMEOUT`]).
+    pub(crate) fn actors(&self, incoming: &MetadataMap) -> Lookup {
+        Lookup::new(
+            outbound(self.backends.actors.clone()).with_breaker(&self.actors_breaker),
+            call_timeout(incoming, CALL_TIMEOUT),
+        )
+    }
+
+    /// Look-ups in the communications service, through its breaker, within the deadline of the
+    /// request whose metadata is `incoming` (at most [`CALL_TIMEOUT`]).
+    pub(crate) fn communications(&self, incoming: &MetadataMap) -> Lookup {
+        Lookup::new(
+            outbound(self.backends.communications.clone())
+                .with_breaker(&self.communications_breaker),
+            call_timeout(incoming, CALL_TIMEOUT),
+        )
+    }
 }

@@ -18,7 +18,7 @@ use chancery_runtime::page_token::page;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status};
 
-use crate::api::Api;
+use crate::Api;
 use crate::domain::{self, MAX_BATCH};
 
 /// How many times an update without an etag is retried when another write overtakes it.
