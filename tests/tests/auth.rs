@@ -376,6 +376,103 @@ async fn every_service_wants_a_writer_for_writes_and_a_token_for_reads() {
     suite.stop().await;
 }
 
+/// The access an RPC declares in `proto/` (`option (chancery.common.v1.access)`), read from
+/// the descriptor set the servers are built from: `Some(true)` for a write, `Some(false)` for a
+/// read, `None` when it declares none.
+fn declared_access(method: &prost_reflect::MethodDescriptor) -> Option<bool> {
+    let pool = method.parent_pool();
+    let access = pool
+        .get_extension_by_name("chancery.common.v1.access")
+        .expect("the access option is in the descriptor set");
+    let options = method.options();
+    if !options.has_extension(&access) {
+        return None;
+    }
+    match options.get_extension(&access).as_enum_number() {
+        Some(1) => Some(false),
+        Some(2) => Some(true),
+        _ => None,
+    }
+}
+
+/// Sends an empty request to `path` with `token`; the status (OK when it succeeded).
+async fn call_empty(channel: Channel, path: &str, token: Option<&str>, streaming: bool) -> Status {
+    let mut grpc = tonic::client::Grpc::new(with_token(channel, token));
+    grpc.ready().await.expect("the channel is ready");
+    let path: tonic::codegen::http::uri::PathAndQuery = path.parse().expect("an RPC path");
+    let mut request = tonic::Request::new(());
+    request.set_timeout(Duration::from_secs(10));
+    let codec = tonic_prost::ProstCodec::<(), ()>::default();
+    let outcome = if streaming {
+        match grpc.server_streaming(request, path, codec).await {
+            Ok(mut stream) => stream.get_mut().message().await.map(drop),
+            Err(status) => Err(status),
+        }
+    } else {
+        grpc.unary(request, path, codec).await.map(drop)
+    };
+    outcome.err().unwrap_or_else(|| Status::ok(""))
+}
+
+#[tokio::test]
+async fn every_rpc_of_every_service_is_guarded_by_its_declared_access() {
+    let suite = suite_on(
+        TestDatabase::create(Backend::Sqlite).await,
+        false,
+        own_tokens,
+    )
+    .await;
+    let pool = prost_reflect::DescriptorPool::decode(chancery_proto::FILE_DESCRIPTOR_SET)
+        .expect("the descriptor set decodes");
+    let mut checked = 0;
+    for service in pool.services() {
+        let server = match service.full_name() {
+            "chancery.actors.v1.ActorService" => &suite.actors,
+            "chancery.communications.v1.CommunicationService" => &suite.communications,
+            "chancery.statements.v1.StatementService" => &suite.statements,
+            "chancery.gateway.v1.EpisodeService" => &suite.gateway,
+            other => panic!("a service no server hosts: {other}"),
+        };
+        for method in service.methods() {
+            let path = format!("/{}/{}", service.full_name(), method.name());
+            let write = declared_access(&method)
+                .unwrap_or_else(|| panic!("{path} declares no access in proto/"));
+            let streaming = method.is_server_streaming();
+            let anonymous = call_empty(server.channel.clone(), &path, None, streaming).await;
+            assert_eq!(
+                anonymous.code(),
+                Code::Unauthenticated,
+                "{path}: {anonymous:?}"
+            );
+            assert_eq!(error_reason(&anonymous), "MISSING_CREDENTIAL", "{path}");
+            let reader = call_empty(server.channel.clone(), &path, Some(BOB), streaming).await;
+            if write {
+                assert_eq!(reader.code(), Code::PermissionDenied, "{path}: {reader:?}");
+                assert_eq!(error_reason(&reader), "WRITER_ROLE_REQUIRED", "{path}");
+            } else {
+                assert!(
+                    !matches!(
+                        reader.code(),
+                        Code::Unauthenticated | Code::PermissionDenied | Code::Unimplemented
+                    ),
+                    "{path} is a read, yet a reader was refused: {reader:?}"
+                );
+            }
+            let writer = call_empty(server.channel.clone(), &path, Some(ALICE), streaming).await;
+            assert!(
+                !matches!(
+                    writer.code(),
+                    Code::Unauthenticated | Code::PermissionDenied | Code::Unimplemented
+                ),
+                "{path}: a writer was refused: {writer:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 46, "every RPC of the four services ({checked})");
+    suite.stop().await;
+}
+
 #[tokio::test]
 async fn open_reads_need_no_token_but_writes_still_do() {
     let suite = suite_on(

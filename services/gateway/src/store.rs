@@ -98,7 +98,7 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Episode>> {
-        time_store("list_episodes_with_all", async {
+        time_store("list_episodes", async {
             let mut query = QueryBuilder::new("SELECT body FROM episodes WHERE 1 = 1");
             for member in members {
                 let member = query.arg(*member);
