@@ -18,17 +18,6 @@ pub const DEMO_BUNDLE_JSON: &str = include_str!("../../demo/macron-putin-2022-03
 /// `CHANCERY_REQUEST_TIMEOUT`).
 const IMPORT_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The collections of a bundle, in the order they are written and shown.
-const COLLECTIONS: [&str; 7] = [
-    "actors",
-    "posts",
-    "tenures",
-    "documents",
-    "communications",
-    "statements",
-    "episodes",
-];
-
 /// The demo bundle, parsed.
 pub fn demo_bundle() -> Bundle {
     chancery_proto::bundle_from_json(DEMO_BUNDLE_JSON)
@@ -104,7 +93,8 @@ pub fn report(response: &ImportBundleResponse) -> String {
     let count = |map: &std::collections::HashMap<String, i32>, collection: &str| {
         map.get(collection).copied().unwrap_or(0)
     };
-    for collection in COLLECTIONS {
+    // The gateway's own list: the order bundles are written in, and shown in.
+    for collection in chancery_gateway::bundle::COLLECTIONS {
         text.push_str(&format!(
             "  {:<16}{:>8}{:>11}{:>9}\n",
             collection,
