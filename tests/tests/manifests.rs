@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use chancery_suite::Service;
 use serde_json::Value;
 
 mod support;
@@ -92,8 +93,9 @@ fn leading_identifier(text: &str) -> &str {
 
 /// The variables `chancery-<service>` reads, derived from the source: the `config.rs` constants
 /// that `crates/runtime/src` passes to `Env::parse_or` (the server, database and log settings
-/// every service reads through `Env::service`), the backend addresses its own
-/// `services/<service>/src/config.rs` passes to `Env::backend`, and [`READ_OUTSIDE_CONFIG_RS`].
+/// every service reads through `Env::service`), the backend addresses
+/// the composition root reads for it (`chancery_suite::Service::backend_variables`), and
+/// [`READ_OUTSIDE_CONFIG_RS`].
 fn variables_read_by(service: &str) -> BTreeSet<String> {
     let constants = config_constants();
     let mut variables: BTreeSet<String> = READ_OUTSIDE_CONFIG_RS
@@ -117,18 +119,11 @@ fn variables_read_by(service: &str) -> BTreeSet<String> {
             variables.insert(variable.clone());
         }
     }
-    let own = source_without_tests(&format!("services/{service}/src/config.rs"));
-    assert!(
-        own.contains(".service("),
-        "services/{service}/src/config.rs reads the common settings through Env::service"
-    );
-    for read in own.split("backend(").skip(1) {
-        let constant = leading_identifier(read);
-        let variable = constants
-            .get(constant)
-            .unwrap_or_else(|| panic!("{service}: backend({constant}) is not in config.rs"));
-        variables.insert(variable.clone());
-    }
+    let own = Service::ALL
+        .into_iter()
+        .find(|s| s.name() == service)
+        .unwrap_or_else(|| panic!("{service} is a service of the suite"));
+    variables.extend(own.backend_variables().into_iter().map(str::to_owned));
     variables
 }
 

@@ -127,24 +127,41 @@ impl Service {
             port: self.default_port(),
             database_url: self.default_database_url(),
         })?;
-        let address = |callee: Service, variable| {
-            if self.calls(callee) {
-                env.backend(
-                    variable,
-                    &format!("http://127.0.0.1:{}", callee.default_port()),
-                )
-            } else {
-                Ok(default_address(callee))
-            }
+        let address = |callee: Service| match callee.address_variable() {
+            Some(variable) if self.calls(callee) => env.backend(
+                variable,
+                &format!("http://127.0.0.1:{}", callee.default_port()),
+            ),
+            _ => Ok(default_address(callee)),
         };
         Ok(Config {
             service,
             addresses: Addresses {
-                actors: address(Service::Actors, config::ACTORS_ADDR)?,
-                communications: address(Service::Communications, config::COMMUNICATIONS_ADDR)?,
-                statements: address(Service::Statements, config::STATEMENTS_ADDR)?,
+                actors: address(Service::Actors)?,
+                communications: address(Service::Communications)?,
+                statements: address(Service::Statements)?,
             },
         })
+    }
+
+    /// The variable a service that calls this one reads its address from
+    /// (`CHANCERY_ACTORS_ADDR`, …); `None` for the gateway, which nothing calls.
+    pub fn address_variable(self) -> Option<&'static str> {
+        match self {
+            Service::Actors => Some(config::ACTORS_ADDR),
+            Service::Communications => Some(config::COMMUNICATIONS_ADDR),
+            Service::Statements => Some(config::STATEMENTS_ADDR),
+            Service::Gateway => None,
+        }
+    }
+
+    /// The variables this service reads to find the services it calls.
+    pub fn backend_variables(self) -> Vec<&'static str> {
+        Service::ALL
+            .into_iter()
+            .filter(|callee| self.calls(*callee))
+            .filter_map(Service::address_variable)
+            .collect()
     }
 
     /// Whether this service calls `callee`.
