@@ -385,3 +385,47 @@ fn the_dockerfile_copies_every_member_manifest() {
         .collect();
     assert!(missing.is_empty(), "the Dockerfile lacks: {missing:#?}");
 }
+
+#[test]
+fn every_migration_file_is_embedded_as_sqlx_would_read_it() {
+    let services: [(&str, &chancery_runtime::db::Migrations); 4] = [
+        ("actors", &chancery_actors::MIGRATIONS),
+        ("communications", &chancery_communications::MIGRATIONS),
+        ("statements", &chancery_statements::MIGRATIONS),
+        ("gateway", &chancery_gateway::MIGRATIONS),
+    ];
+    for (service, migrations) in services {
+        for (backend, embedded) in [
+            ("sqlite", migrations.sqlite),
+            ("postgres", migrations.postgres),
+        ] {
+            let dir = root().join(format!("services/{service}/migrations/{backend}"));
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .map(|entry| entry.expect("an entry").path())
+                .collect();
+            files.sort();
+            assert_eq!(
+                files.len(),
+                embedded.len(),
+                "{service}/{backend}: every file of {} is embedded, and nothing else",
+                dir.display()
+            );
+            for (file, migration) in files.iter().zip(embedded) {
+                let name = file.file_stem().expect("a name").to_string_lossy();
+                let (version, description) = name.split_once('_').expect("NNNN_description");
+                let sql = std::fs::read_to_string(file).expect("read a migration");
+                assert_eq!(
+                    (migration.version, migration.description, migration.sql),
+                    (
+                        version.parse().expect("a version number"),
+                        description.replace('_', " ").as_str(),
+                        sql.as_str()
+                    ),
+                    "{}",
+                    file.display()
+                );
+            }
+        }
+    }
+}

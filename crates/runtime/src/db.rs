@@ -38,12 +38,78 @@ pub enum Backend {
     Postgres,
 }
 
-/// A service's migrations, one set per backend (embedded with `sqlx::migrate!`).
+/// A service's migrations, one set per backend, embedded in the binary with `include_str!`
+/// (see [`EmbeddedMigration`]): no proc macro reads the migration folders at build time.
 pub struct Migrations {
-    /// Applied on SQLite.
-    pub sqlite: &'static Migrator,
-    /// Applied on PostgreSQL.
-    pub postgres: &'static Migrator,
+    /// Applied on SQLite, in version order.
+    pub sqlite: &'static [EmbeddedMigration],
+    /// Applied on PostgreSQL, in version order.
+    pub postgres: &'static [EmbeddedMigration],
+}
+
+/// One migration compiled into the binary: the number and description its file name carries
+/// (`0002_related_communications.sql` is version 2, "related communications", as sqlx names
+/// them) and its SQL. sqlx records each applied migration's version and a checksum of its SQL,
+/// so a migration must never change once it has shipped: add a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmbeddedMigration {
+    /// The version, the number the file name starts with.
+    pub version: i64,
+    /// The description, the rest of the file name with `_` as spaces.
+    pub description: &'static str,
+    /// The SQL, as `include_str!` reads the file.
+    pub sql: &'static str,
+}
+
+impl EmbeddedMigration {
+    /// A migration of `version` described as `description` running `sql`.
+    pub const fn new(version: i64, description: &'static str, sql: &'static str) -> Self {
+        Self {
+            version,
+            description,
+            sql,
+        }
+    }
+}
+
+/// Embedded migrations as sqlx reads migrations from a folder.
+#[derive(Debug)]
+struct EmbeddedSource(&'static [EmbeddedMigration]);
+
+impl sqlx::migrate::MigrationSource<'static> for EmbeddedSource {
+    fn resolve(
+        self,
+    ) -> futures::future::BoxFuture<
+        'static,
+        Result<Vec<sqlx::migrate::Migration>, sqlx::error::BoxDynError>,
+    > {
+        let mut migrations: Vec<sqlx::migrate::Migration> = self
+            .0
+            .iter()
+            .map(|embedded| {
+                sqlx::migrate::Migration::new(
+                    embedded.version,
+                    embedded.description.into(),
+                    sqlx::migrate::MigrationType::Simple,
+                    embedded.sql.into(),
+                    embedded.sql.starts_with("-- no-transaction"),
+                )
+            })
+            .collect();
+        migrations.sort_by_key(|migration| migration.version);
+        Box::pin(std::future::ready(Ok(migrations)))
+    }
+}
+
+/// Applies `migrations` (those not yet applied, in version order) on `pool`.
+async fn migrate(
+    pool: &sqlx::AnyPool,
+    migrations: &'static [EmbeddedMigration],
+) -> Result<(), sqlx::migrate::MigrateError> {
+    Migrator::new(EmbeddedSource(migrations))
+        .await?
+        .run(pool)
+        .await
 }
 
 /// Why the database could not be opened.
@@ -425,8 +491,7 @@ pub async fn connect(url: &str, migrations: &Migrations) -> Result<Database, DbE
         let pool = options.connect(&url).await.map_err(connect_error)?;
         (Database::new(pool, Backend::Postgres), migrations.postgres)
     };
-    migrator
-        .run(&database.pool)
+    migrate(&database.pool, migrator)
         .await
         .map_err(|source| DbError::Migrate {
             url: redacted.clone(),
@@ -633,7 +698,7 @@ mod tests {
     /// writers then write in the order they came.
     #[tokio::test]
     async fn queued_writers_hold_no_connection_and_write_in_turn() {
-        static NONE: Migrator = Migrator::DEFAULT;
+        static NONE: [EmbeddedMigration; 0] = [];
         let dir = std::env::temp_dir().join(format!(
             "chancery-db-writers-{}-{}",
             std::process::id(),

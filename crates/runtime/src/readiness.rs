@@ -111,8 +111,8 @@ mod tests {
     #[tokio::test]
     async fn the_probe_answers_while_the_pool_is_open_and_fails_once_it_is_closed() {
         static MIGRATIONS: crate::db::Migrations = crate::db::Migrations {
-            sqlite: &sqlx::migrate::Migrator::DEFAULT,
-            postgres: &sqlx::migrate::Migrator::DEFAULT,
+            sqlite: &[],
+            postgres: &[],
         };
         let database = crate::db::connect("sqlite::memory:", &MIGRATIONS)
             .await

@@ -28,7 +28,7 @@ mod tenures;
 
 use crate::store::Store;
 use chancery_proto::actors::v1::actor_service_server::ActorServiceServer;
-use chancery_runtime::db::{Database, Migrations};
+use chancery_runtime::db::{Database, EmbeddedMigration, Migrations};
 use tonic::service::Routes;
 
 /// Fully-qualified name of the gRPC service, as health checks and reflection name it.
@@ -37,10 +37,19 @@ pub const SERVICE_NAME: &str = "chancery.actors.v1.ActorService";
 /// Largest request message accepted, in bytes; larger ones fail with RESOURCE_EXHAUSTED.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
-/// The service's migrations, embedded in the binary.
+/// The service's migrations, embedded in the binary; every file of `migrations/` is listed
+/// (tests/tests/layout.rs checks it).
 pub static MIGRATIONS: Migrations = Migrations {
-    sqlite: &sqlx::migrate!("./migrations/sqlite"),
-    postgres: &sqlx::migrate!("./migrations/postgres"),
+    sqlite: &[EmbeddedMigration::new(
+        1,
+        "actors",
+        include_str!("../migrations/sqlite/0001_actors.sql"),
+    )],
+    postgres: &[EmbeddedMigration::new(
+        1,
+        "actors",
+        include_str!("../migrations/postgres/0001_actors.sql"),
+    )],
 };
 
 /// The service's routes on an opened database, for a server that hosts it (alone or with others).

@@ -24,7 +24,7 @@ pub mod store;
 use crate::store::Store;
 use chancery_proto::communications::v1::communication_service_server::CommunicationServiceServer;
 use chancery_runtime::breaker::Breaker;
-use chancery_runtime::db::{Database, Migrations};
+use chancery_runtime::db::{Database, EmbeddedMigration, Migrations};
 use tonic::service::Routes;
 use tonic::transport::Channel;
 
@@ -34,10 +34,33 @@ pub const SERVICE_NAME: &str = "chancery.communications.v1.CommunicationService"
 /// Largest request message accepted, in bytes; larger ones fail with RESOURCE_EXHAUSTED.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
-/// The service's migrations, embedded in the binary.
+/// The service's migrations, embedded in the binary; every file of `migrations/` is listed
+/// (tests/tests/layout.rs checks it).
 pub static MIGRATIONS: Migrations = Migrations {
-    sqlite: &sqlx::migrate!("./migrations/sqlite"),
-    postgres: &sqlx::migrate!("./migrations/postgres"),
+    sqlite: &[
+        EmbeddedMigration::new(
+            1,
+            "communications",
+            include_str!("../migrations/sqlite/0001_communications.sql"),
+        ),
+        EmbeddedMigration::new(
+            2,
+            "communications",
+            include_str!("../migrations/sqlite/0002_communications.sql"),
+        ),
+    ],
+    postgres: &[
+        EmbeddedMigration::new(
+            1,
+            "communications",
+            include_str!("../migrations/postgres/0001_communications.sql"),
+        ),
+        EmbeddedMigration::new(
+            2,
+            "communications",
+            include_str!("../migrations/postgres/0002_communications.sql"),
+        ),
+    ],
 };
 
 /// The other services this one calls.

@@ -30,7 +30,7 @@ use chancery_proto::gateway::v1::episode_service_server::EpisodeServiceServer;
 use chancery_proto::statements::v1::statement_service_client::StatementServiceClient;
 use chancery_runtime::backends::{Outbound, outbound};
 use chancery_runtime::breaker::Breaker;
-use chancery_runtime::db::{Database, Migrations};
+use chancery_runtime::db::{Database, EmbeddedMigration, Migrations};
 use chancery_runtime::lookup::Lookup;
 use std::time::Duration;
 use tonic::service::Routes;
@@ -43,10 +43,19 @@ pub const SERVICE_NAME: &str = "chancery.gateway.v1.EpisodeService";
 /// RESOURCE_EXHAUSTED.
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024 * 1024;
 
-/// The gateway's migrations, embedded in the binary.
+/// The service's migrations, embedded in the binary; every file of `migrations/` is listed
+/// (tests/tests/layout.rs checks it).
 pub static MIGRATIONS: Migrations = Migrations {
-    sqlite: &sqlx::migrate!("./migrations/sqlite"),
-    postgres: &sqlx::migrate!("./migrations/postgres"),
+    sqlite: &[EmbeddedMigration::new(
+        1,
+        "gateway",
+        include_str!("../migrations/sqlite/0001_gateway.sql"),
+    )],
+    postgres: &[EmbeddedMigration::new(
+        1,
+        "gateway",
+        include_str!("../migrations/postgres/0001_gateway.sql"),
+    )],
 };
 
 /// The services the gateway composes.

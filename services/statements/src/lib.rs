@@ -33,7 +33,7 @@ use crate::store::Store;
 use chancery_proto::statements::v1::statement_service_server::StatementServiceServer;
 use chancery_runtime::backends::{CALL_TIMEOUT, call_timeout, outbound};
 use chancery_runtime::breaker::Breaker;
-use chancery_runtime::db::{Database, Migrations};
+use chancery_runtime::db::{Database, EmbeddedMigration, Migrations};
 use chancery_runtime::lookup::Lookup;
 use tonic::metadata::MetadataMap;
 use tonic::service::Routes;
@@ -45,10 +45,33 @@ pub const SERVICE_NAME: &str = "chancery.statements.v1.StatementService";
 /// Largest request message accepted, in bytes; larger ones fail with RESOURCE_EXHAUSTED.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
-/// The service's migrations, embedded in the binary.
+/// The service's migrations, embedded in the binary; every file of `migrations/` is listed
+/// (tests/tests/layout.rs checks it).
 pub static MIGRATIONS: Migrations = Migrations {
-    sqlite: &sqlx::migrate!("./migrations/sqlite"),
-    postgres: &sqlx::migrate!("./migrations/postgres"),
+    sqlite: &[
+        EmbeddedMigration::new(
+            1,
+            "statements",
+            include_str!("../migrations/sqlite/0001_statements.sql"),
+        ),
+        EmbeddedMigration::new(
+            2,
+            "related communications",
+            include_str!("../migrations/sqlite/0002_related_communications.sql"),
+        ),
+    ],
+    postgres: &[
+        EmbeddedMigration::new(
+            1,
+            "statements",
+            include_str!("../migrations/postgres/0001_statements.sql"),
+        ),
+        EmbeddedMigration::new(
+            2,
+            "related communications",
+            include_str!("../migrations/postgres/0002_related_communications.sql"),
+        ),
+    ],
 };
 
 /// The other services this one calls.
