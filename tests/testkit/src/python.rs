@@ -1,6 +1,7 @@
 //! Python with gRPC, for tests that use the API from another language: `grpcio-tools` (which
-//! also brings `grpcio` and `protobuf`) installed from PyPI into `target/tools/python` on first
-//! use, and stubs generated from `proto/` at test time.
+//! also brings `grpcio` and `protobuf`) and `grpcio-status` (rich error details) installed from
+//! PyPI into `target/tools/python` on first use, and stubs generated from `proto/` at test time.
+//! The same pins are in `tests/python/build_client.py`, the client package's one command.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,12 +10,16 @@ use std::sync::OnceLock;
 /// The pinned `grpcio-tools` version the tests install.
 pub const GRPCIO_TOOLS: &str = "grpcio-tools==1.85.1";
 
-/// The directory holding `grpc`, `grpc_tools` and `google.protobuf`, to put on `PYTHONPATH`.
+/// The pinned `grpcio-status` version the tests install (with `googleapis-common-protos`).
+pub const GRPCIO_STATUS: &str = "grpcio-status==1.85.1";
+
+/// The directory holding `grpc`, `grpc_tools`, `grpc_status` and `google.protobuf`, to put on
+/// `PYTHONPATH`.
 pub fn site_packages() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = workspace_root().join("target/tools/python");
-        if !dir.join("grpc_tools").exists() {
+        if !dir.join("grpc_tools").exists() || !dir.join("grpc_status").exists() {
             let status = Command::new("python3")
                 .args([
                     "-m",
@@ -22,13 +27,17 @@ pub fn site_packages() -> PathBuf {
                     "install",
                     "--quiet",
                     "--disable-pip-version-check",
+                    "--upgrade",
                     "--target",
                 ])
                 .arg(&dir)
-                .arg(GRPCIO_TOOLS)
+                .args([GRPCIO_TOOLS, GRPCIO_STATUS])
                 .status()
                 .expect("run python3 -m pip");
-            assert!(status.success(), "pip could not install {GRPCIO_TOOLS}");
+            assert!(
+                status.success(),
+                "pip could not install {GRPCIO_TOOLS} {GRPCIO_STATUS}"
+            );
         }
         dir
     })
