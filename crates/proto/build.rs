@@ -1,6 +1,8 @@
-//! Compiles every `.proto` under `proto/chancery` with protox (pure Rust, no `protoc`), generates
-//! prost messages and tonic clients and servers, and writes the encoded descriptor set that the
-//! services hand to server reflection.
+//! Compiles every `.proto` under `proto/chancery` and `proto/google/rpc` with protox (pure Rust,
+//! no `protoc`), generates prost messages and tonic clients and servers, and writes the encoded
+//! descriptor set that the services hand to server reflection. `google/rpc` (`Status` and the
+//! standard error details) is compiled so that reflection describes every detail an error can
+//! carry: grpcurl and buf curl then print `ErrorInfo` and `BadRequest` as JSON.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proto_root = proto_root.canonicalize()?;
     let mut files = Vec::new();
     collect_protos(&proto_root.join("chancery"), &mut files)?;
+    collect_protos(&proto_root.join("google/rpc"), &mut files)?;
     files.sort();
 
     let mut compiler = protox::Compiler::new([&proto_root])?;

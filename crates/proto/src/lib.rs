@@ -57,8 +57,10 @@ pub mod gateway {
 }
 
 /// The encoded `FileDescriptorSet` of every Chancery proto file (with its imports, comments and
-/// options: the AIP field behaviours and each RPC's declared access),
-/// for server reflection: `grpcurl describe` shows the comments from it.
+/// options: the AIP field behaviours and each RPC's declared access) and of `google/rpc`
+/// (`Status` and the standard error details), for server reflection: `grpcurl describe` shows
+/// the comments from it, and clients resolve the `Any` details of an error status
+/// (`type.googleapis.com/google.rpc.ErrorInfo`) through it.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/chancery_descriptor.bin"));
 
