@@ -1,5 +1,8 @@
 //! Metrics and trace context end to end: real servers with `metrics_listen` set, scraped over
 //! HTTP; a `traceparent` sent to the gateway (and to communications) seen by the actors backend.
+//! The real binaries as processes: their logs in a file (no colour; JSON lines of plain values),
+//! on a terminal (colour unless `NO_COLOR`), and their process metrics and build info. Error
+//! messages as a client reads them: a bad date named once, every updatable field listed.
 //!
 //! The registry is process-wide, so the tests here take turns ([`SERIAL`]) and compare scrapes
 //! taken before and after their calls.
@@ -33,6 +36,10 @@ use tonic::codegen::http;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
+
+mod support;
+
+use support::process::{Service as Process, free_port, scrape_metrics};
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -623,4 +630,297 @@ async fn a_backend_nobody_listens_on_is_counted_unavailable() {
         .unwrap_err();
     assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
     assert_eq!(count() - before, 1);
+}
+
+// ---- logs, process metrics and build info of the real binaries ------------------------------
+
+/// Every string in `value` (a JSON log line), with its key.
+fn strings<'a>(key: &'a str, value: &'a serde_json::Value, out: &mut Vec<(&'a str, &'a str)>) {
+    match value {
+        serde_json::Value::String(text) => out.push((key, text)),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| strings(key, v, out)),
+        serde_json::Value::Object(fields) => fields.iter().for_each(|(k, v)| strings(k, v, out)),
+        _ => {}
+    }
+}
+
+/// Fails unless every line of `log` is a JSON object whose values are plain: no `Some(…)`,
+/// `None`, quoted string, or bracketed list or map as Rust's `Debug` writes them.
+fn assert_plain_json_lines(log: &str) {
+    assert!(!log.trim().is_empty(), "no log lines");
+    for line in log.lines() {
+        let parsed: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|error| panic!("not a JSON line ({error}): {line}"));
+        assert!(parsed.is_object(), "{line}");
+        let mut values = Vec::new();
+        strings("", &parsed, &mut values);
+        for (key, value) in values {
+            let debug_form = value.contains("Some(")
+                || value == "None"
+                || value.starts_with('"')
+                || (value.starts_with('[') && value.ends_with(']'))
+                || (value.starts_with('{') && value.ends_with('}'));
+            assert!(
+                !debug_form,
+                "{key} is a Rust debug form: {value:?} in {line}"
+            );
+        }
+    }
+}
+
+/// The process's whole log once it has exited after SIGTERM.
+async fn stop(mut process: Process) -> String {
+    process.terminate();
+    let (status, _) = process
+        .wait_exit(Duration::from_secs(30))
+        .await
+        .expect("the process exits after SIGTERM");
+    assert!(status.success(), "{status}:\n{}", process.output());
+    process.output()
+}
+
+#[tokio::test]
+async fn logs_redirected_to_a_file_have_no_colour_and_json_lines_hold_plain_values() {
+    let data = chancery_testkit::TempDir::new("observability-logs").expect("a temporary directory");
+    let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+
+    // Pretty lines, written to a file: no ANSI escape, whatever the terminal the test runs in.
+    let pretty = [
+        ("CHANCERY_LOG_FORMAT", "pretty".to_owned()),
+        ("RUST_LOG", "info".to_owned()),
+        ("CHANCERY_METRICS_LISTEN", metrics.to_string()),
+    ];
+    let mut actors = Process::start("chancery-actors", data.path(), &pretty);
+    actors.wait_serving().await;
+    let log = stop(actors).await;
+    assert!(log.contains("serving"), "{log}");
+    assert!(!log.contains('\u{1b}'), "ANSI escapes in a file:\n{log:?}");
+
+    // JSON lines from the gateway, with the lines that carry addresses, lists and counts.
+    let json = [
+        ("CHANCERY_LOG_FORMAT", "json".to_owned()),
+        ("RUST_LOG", "info".to_owned()),
+        ("CHANCERY_METRICS_LISTEN", metrics.to_string()),
+        ("CHANCERY_ACTORS_ADDR", nobody.clone()),
+        ("CHANCERY_COMMUNICATIONS_ADDR", nobody.clone()),
+        ("CHANCERY_STATEMENTS_ADDR", nobody),
+    ];
+    let mut gateway = Process::start("chancery-gateway", data.path(), &json);
+    gateway.wait_serving().await;
+    let mut client = EpisodeServiceClient::connect(gateway.uri()).await.unwrap();
+    let bundle = chancery_proto::gateway::v1::Bundle {
+        episode: Some(Episode {
+            name: "episodes/quiet".into(),
+            title: "Nothing happened".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    client
+        .import_bundle(chancery_proto::gateway::v1::ImportBundleRequest {
+            bundle: Some(bundle),
+        })
+        .await
+        .expect("an episode alone imports without a backend");
+    client
+        .get_episode_view(chancery_proto::gateway::v1::GetEpisodeViewRequest {
+            name: "episodes/quiet".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("the view of an empty episode");
+    let log = stop(gateway).await;
+    for message in [
+        "serving metrics at /metrics",
+        "serving",
+        "bundle imported",
+        "episode view composed",
+    ] {
+        assert!(
+            log.contains(&format!("\"message\":\"{message}\"")),
+            "no {message:?} in:\n{log}"
+        );
+    }
+    assert!(
+        log.contains("\"services\":\"chancery.gateway.v1.EpisodeService\""),
+        "{log}"
+    );
+    assert!(log.contains(&format!("\"address\":\"{metrics}\"")), "{log}");
+    assert_plain_json_lines(&log);
+}
+
+/// The output `binary` gives on a terminal (a pseudo-terminal from `script`) when it cannot
+/// listen, with `env` added.
+fn on_a_terminal(env: &[(&str, &str)]) -> String {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let binary = support::process::binaries().join("chancery-actors");
+    let output = std::process::Command::new("script")
+        .args(["--quiet", "--return", "--command"])
+        .arg(&binary)
+        .arg("/dev/null")
+        .env_clear()
+        .env("CHANCERY_LISTEN", taken.local_addr().unwrap().to_string())
+        .env("CHANCERY_DATABASE_URL", "sqlite::memory:")
+        .env("CHANCERY_LOG_FORMAT", "pretty")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run script (util-linux)");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(text.contains("cannot listen"), "{output:?}");
+    text
+}
+
+#[test]
+fn a_terminal_gets_colour_unless_no_color_is_set() {
+    assert!(
+        on_a_terminal(&[]).contains("\u{1b}["),
+        "a terminal gets colours"
+    );
+    assert!(
+        on_a_terminal(&[("NO_COLOR", "")]).contains("\u{1b}["),
+        "an empty NO_COLOR is unset"
+    );
+    let plain = on_a_terminal(&[("NO_COLOR", "1")]);
+    assert!(
+        !plain.contains('\u{1b}'),
+        "NO_COLOR=1 on a terminal: {plain:?}"
+    );
+}
+
+/// The value of the one sample of `name` in `body`, with its label set.
+fn sample<'a>(body: &'a str, name: &str) -> (&'a str, f64) {
+    let mut found = body.lines().filter_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        let labels = series.strip_prefix(name)?;
+        (labels.is_empty() || labels.starts_with('{')).then_some((labels, value))
+    });
+    let (labels, value) = found
+        .next()
+        .unwrap_or_else(|| panic!("no {name} in:\n{body}"));
+    assert!(
+        found.next().is_none(),
+        "{name} has more than one sample:\n{body}"
+    );
+    (
+        labels,
+        value.parse().unwrap_or_else(|_| panic!("{name} {value}")),
+    )
+}
+
+#[tokio::test]
+async fn every_binary_serves_process_metrics_and_its_build_info() {
+    let data =
+        chancery_testkit::TempDir::new("observability-process").expect("a temporary directory");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    for (binary, service) in [
+        ("chancery-actors", "actors"),
+        ("chancery-gateway", "gateway"),
+    ] {
+        let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let env = [("CHANCERY_METRICS_LISTEN", metrics.to_string())];
+        let mut process = Process::start(binary, data.path(), &env);
+        process.wait_serving().await;
+        let body = scrape_metrics(metrics).await;
+
+        let (_, resident) = sample(&body, "process_resident_memory_bytes");
+        assert!(resident > 1_000_000.0, "{binary}: RSS {resident}");
+        let (_, cpu) = sample(&body, "process_cpu_seconds_total");
+        assert!((0.0..3600.0).contains(&cpu), "{binary}: CPU {cpu}");
+        let (_, fds) = sample(&body, "process_open_fds");
+        assert!(
+            fds >= 5.0,
+            "{binary}: {fds} descriptors (listeners, database, log)"
+        );
+        let (_, started) = sample(&body, "process_start_time_seconds");
+        assert!(
+            started > now - 3600.0 && started < now + 120.0,
+            "{binary}: started at {started}, now {now}"
+        );
+        assert!(
+            body.contains("# TYPE process_cpu_seconds_total counter\n"),
+            "{body}"
+        );
+        assert!(
+            body.contains("# TYPE process_resident_memory_bytes gauge\n"),
+            "{body}"
+        );
+
+        let (labels, info) = sample(&body, "chancery_build_info");
+        assert_eq!(info, 1.0, "{binary}");
+        assert_eq!(
+            labels,
+            format!(
+                "{{service=\"{service}\",version=\"0.1.0\",revision=\"{}\"}}",
+                chancery_runtime::metrics::REVISION
+            ),
+            "{binary}"
+        );
+        drop(process);
+    }
+}
+
+#[tokio::test]
+async fn a_bad_date_names_its_input_once_and_a_bad_mask_path_lists_every_updatable_field() {
+    let _turn = SERIAL.lock().await;
+    let communications = chancery_testkit::spawn(Service::Communications).await;
+    let mut call = phone_call(&["actors/emmanuel-macron"]);
+    call.occurred = Some(FuzzyDate {
+        edtf: "march".into(),
+        ..Default::default()
+    });
+    let refused = CommunicationServiceClient::new(communications.channel.clone())
+        .create_communication(CreateCommunicationRequest {
+            communication: Some(call),
+            communication_id: "bad-date".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert!(
+        refused
+            .message()
+            .contains("communication.occurred.edtf: the year must be 4 digits (got \"march\")"),
+        "{}",
+        refused.message()
+    );
+    assert_eq!(
+        refused.message().matches("\"march\"").count(),
+        1,
+        "{}",
+        refused.message()
+    );
+
+    let statements = chancery_testkit::spawn(Service::Statements).await;
+    let refused =
+        chancery_proto::statements::v1::statement_service_client::StatementServiceClient::new(
+            statements.channel.clone(),
+        )
+        .update_statement(chancery_proto::statements::v1::UpdateStatementRequest {
+            statement: Some(chancery_proto::statements::v1::Statement {
+                name: "statements/any".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["etag".into()],
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    let updatable = chancery_statements::domain::STATEMENT_MASK_PATHS;
+    let expected = format!(
+        "update_mask.paths[0]: \"etag\" is not an updatable field; use one of {}, or `*`",
+        updatable.join(", ")
+    );
+    assert!(
+        refused.message().ends_with(&expected),
+        "{}",
+        refused.message()
+    );
 }

@@ -845,17 +845,17 @@ pub fn check_mask(
         if path == "*" || MASK_PATHS.contains(&path.as_str()) {
             continue;
         }
-        let why = if path == "status_log" {
-            "the status log is append-only: add entries with AppendStatus".to_owned()
+        let field = format!("update_mask.paths[{i}]");
+        if path == "status_log" {
+            violations.add(
+                field,
+                "the status log is append-only: add entries with AppendStatus",
+            );
         } else if NOT_UPDATABLE_PATHS.contains(&path.as_str()) {
-            format!("{path:?} is output only")
+            violations.add(field, format!("{path:?} is output only"));
         } else {
-            format!(
-                "{path:?} is not an updatable field; use one of {}",
-                MASK_PATHS.join(", ")
-            )
-        };
-        violations.add(format!("update_mask.paths[{i}]"), why);
+            crate::checks::not_updatable(violations, i, path, MASK_PATHS);
+        }
     }
     mask.paths.clone()
 }

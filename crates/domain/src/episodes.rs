@@ -388,13 +388,7 @@ pub fn read_update_episode(
             }
             for (i, path) in mask.paths.iter().enumerate() {
                 if path != "*" && !EPISODE_MASK_PATHS.contains(&path.as_str()) {
-                    violations.add(
-                        format!("update_mask.paths[{i}]"),
-                        format!(
-                            "{path:?} is not an updatable field; use one of {}, or `*`",
-                            EPISODE_MASK_PATHS.join(", ")
-                        ),
-                    );
+                    crate::checks::not_updatable(&mut violations, i, path, EPISODE_MASK_PATHS);
                 }
             }
             mask.paths.clone()

@@ -1352,13 +1352,7 @@ fn check_mask_paths_among(violations: &mut Violations, paths: &[String], updatab
     }
     for (i, path) in paths.iter().enumerate() {
         if path != "*" && !updatable.contains(&path.as_str()) {
-            violations.add(
-                format!("update_mask.paths[{i}]"),
-                format!(
-                    "{path:?} is not an updatable field; use one of {}, or `*`",
-                    updatable.join(", ")
-                ),
-            );
+            crate::checks::not_updatable(violations, i, path, updatable);
         }
     }
 }
@@ -1599,6 +1593,34 @@ mod tests {
 
     fn fields(violations: &Violations) -> Vec<String> {
         violations.iter().map(|v| v.field.clone()).collect()
+    }
+
+    #[test]
+    fn a_wrong_mask_path_is_answered_with_every_updatable_field() {
+        let request = chancery_proto::statements::v1::UpdateStatementRequest {
+            statement: Some(Statement {
+                name: "statements/s1".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["etag".into(), "said".into(), "create_time".into()],
+            }),
+        };
+        let violations = read_update_statement(&request).expect_err("etag is output only");
+        assert_eq!(
+            fields(&violations),
+            ["update_mask.paths[0]", "update_mask.paths[2]"]
+        );
+        let status = chancery_runtime::errors::invalid_argument(&violations);
+        let list = format!("use one of {}, or `*`", STATEMENT_MASK_PATHS.join(", "));
+        assert!(list.chars().count() > chancery_runtime::errors::MAX_DETAIL_CHARS);
+        assert!(
+            status
+                .message()
+                .contains(&format!("\"etag\" is not an updatable field; {list}")),
+            "{}",
+            status.message()
+        );
     }
 
     fn span(start: i32, end: i32) -> QuotedSpan {

@@ -177,7 +177,7 @@ impl Breaker {
                 tracing::warn!(
                     service = self.service,
                     target = self.target,
-                    ?cooldown,
+                    cooldown_ms = cooldown.as_millis() as u64,
                     "circuit open after {FAILURE_THRESHOLD} failures in a row: calls fail at once until the cooldown ends"
                 );
             }
@@ -204,7 +204,7 @@ impl Breaker {
                 tracing::warn!(
                     service = self.service,
                     target = self.target,
-                    ?cooldown,
+                    cooldown_ms = cooldown.as_millis() as u64,
                     "circuit open again: the trial call failed"
                 );
             }

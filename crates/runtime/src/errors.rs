@@ -24,6 +24,17 @@ pub struct Violation {
     pub field: String,
     /// What is wrong and what would be right.
     pub description: String,
+    /// Set by [`Violations::add_listing`]: the description's problem and its list of choices,
+    /// which a status reports whole.
+    listing: Option<Listing>,
+}
+
+/// A description made of a problem and the choices that would be right (`"x" is not an
+/// updatable field` / `use one of a, b, c`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Listing {
+    problem: String,
+    choices: String,
 }
 
 /// The problems found while validating a request; empty when the request is valid.
@@ -36,6 +47,26 @@ impl Violations {
         self.0.push(Violation {
             field: field.into(),
             description: description.into(),
+            listing: None,
+        });
+    }
+
+    /// Records a problem with `field` whose description ends with the `choices` that would be
+    /// right (`"{problem}; {choices}"`). The choices are the server's own text (a list of
+    /// fields, say), so a status reports them whole (up to [`MAX_LISTING_CHARS`]), in the first
+    /// such violation; later violations with the same choices refer to that one. `problem` is
+    /// cut at [`MAX_DETAIL_CHARS`] like any description: quote values with [`echoed`].
+    pub fn add_listing(
+        &mut self,
+        field: impl Into<String>,
+        problem: impl Into<String>,
+        choices: impl Into<String>,
+    ) {
+        let (problem, choices) = (problem.into(), choices.into());
+        self.0.push(Violation {
+            field: field.into(),
+            description: format!("{problem}; {choices}"),
+            listing: Some(Listing { problem, choices }),
         });
     }
 
@@ -86,6 +117,24 @@ pub const MAX_DETAIL_CHARS: usize = 120;
 /// Longest status message (and `ErrorInfo` metadata value), in characters.
 pub const MAX_MESSAGE_CHARS: usize = 1024;
 
+/// Longest list of choices a violation from [`Violations::add_listing`] reports, in
+/// characters; one violation per status reports its list this long.
+pub const MAX_LISTING_CHARS: usize = 512;
+
+/// Longest value [`echoed`] quotes, in characters.
+pub const MAX_ECHO_CHARS: usize = 64;
+
+/// `value` quoted (Rust string syntax, as `{:?}` writes it) for a violation's description, cut
+/// at [`MAX_ECHO_CHARS`] characters, the cut marked with `…` inside the quotes.
+pub fn echoed(value: &str) -> String {
+    if value.chars().count() <= MAX_ECHO_CHARS {
+        return format!("{value:?}");
+    }
+    let kept: String = value.chars().take(MAX_ECHO_CHARS - 1).collect();
+    let quoted = format!("{kept:?}");
+    format!("{}…\"", &quoted[..quoted.len() - 1])
+}
+
 /// `text` cut to at most `max` characters, the cut marked with `…`.
 fn bounded(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -98,14 +147,33 @@ fn bounded(text: &str, max: usize) -> String {
 /// The violations a status reports (at most [`MAX_REPORTED_VIOLATIONS`], each bounded), and a
 /// message listing them with the count of those left out.
 fn reported(prefix: &str, violations: &Violations) -> (Vec<FieldViolation>, String) {
+    // The first violation with a list of choices reports it whole; the others name that one.
+    let mut listed: Option<(&str, String)> = None;
     let shown: Vec<FieldViolation> = violations
         .iter()
         .take(MAX_REPORTED_VIOLATIONS)
         .map(|v| {
-            FieldViolation::new(
-                bounded(&v.field, MAX_DETAIL_CHARS),
-                bounded(&v.description, MAX_DETAIL_CHARS),
-            )
+            let field = bounded(&v.field, MAX_DETAIL_CHARS);
+            let description = match (&v.listing, &listed) {
+                (None, _) => bounded(&v.description, MAX_DETAIL_CHARS),
+                (Some(listing), None) => {
+                    listed = Some((&listing.choices, field.clone()));
+                    format!(
+                        "{}; {}",
+                        bounded(&listing.problem, MAX_DETAIL_CHARS),
+                        bounded(&listing.choices, MAX_LISTING_CHARS)
+                    )
+                }
+                (Some(listing), Some((choices, first))) if *choices == listing.choices => {
+                    let problem = bounded(&listing.problem, MAX_DETAIL_CHARS / 2);
+                    bounded(
+                        &format!("{problem}; the choices are listed at {first}"),
+                        MAX_DETAIL_CHARS,
+                    )
+                }
+                (Some(_), Some(_)) => bounded(&v.description, MAX_DETAIL_CHARS),
+            };
+            FieldViolation::new(field, description)
         })
         .collect();
     let mut message = String::from(prefix);
@@ -476,6 +544,62 @@ mod bounded_errors {
             header_bytes(&missing)
         );
         assert!(header_bytes(&not_found(&huge)) < 8 * 1024);
+    }
+
+    #[test]
+    fn a_list_of_choices_is_reported_whole_once_and_stays_bounded() {
+        let choices: Vec<String> = (0..18).map(|i| format!("field_number_{i}")).collect();
+        let choices = format!("use one of {}, or `*`", choices.join(", "));
+        assert!(choices.chars().count() > MAX_DETAIL_CHARS);
+        let huge = "x".repeat(4 << 20);
+        let mut violations = Violations::default();
+        for i in 0..5000 {
+            let path = if i == 0 {
+                huge.clone()
+            } else {
+                format!("p{i}")
+            };
+            violations.add_listing(
+                format!("update_mask.paths[{i}]"),
+                format!("{} is not an updatable field", echoed(&path)),
+                choices.clone(),
+            );
+        }
+        let status = invalid_argument(&violations);
+        assert!(
+            header_bytes(&status) < 8 * 1024,
+            "{}",
+            header_bytes(&status)
+        );
+        let details = status.get_error_details();
+        let reported = &details.bad_request().expect("bad request").field_violations;
+        assert_eq!(reported.len(), MAX_REPORTED_VIOLATIONS);
+        let first = &reported[0].description;
+        assert!(first.ends_with(&format!("; {choices}")), "{first}");
+        let echo = format!("\"{}…\"", "x".repeat(MAX_ECHO_CHARS - 1));
+        assert!(
+            first.starts_with(&format!("{echo} is not an updatable field;")),
+            "{first}"
+        );
+        assert_eq!(
+            reported[1].description,
+            "\"p1\" is not an updatable field; the choices are listed at update_mask.paths[0]"
+        );
+        assert!(status.message().contains(&choices), "{}", status.message());
+        // The violations themselves keep the whole text, as the domain's tests read them.
+        let second = violations.iter().nth(1).unwrap();
+        assert_eq!(
+            second.description,
+            format!("\"p1\" is not an updatable field; {choices}")
+        );
+    }
+
+    #[test]
+    fn echoed_values_are_quoted_and_cut() {
+        assert_eq!(echoed("etag"), "\"etag\"");
+        assert_eq!(echoed("a\"b"), "\"a\\\"b\"");
+        let long = echoed(&"é".repeat(100));
+        assert_eq!(long, format!("\"{}…\"", "é".repeat(MAX_ECHO_CHARS - 1)));
     }
 
     #[test]

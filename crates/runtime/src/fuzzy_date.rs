@@ -157,6 +157,17 @@ fn ranged(value: i64, low: i64, high: i64, what: &str) -> Result<i64, String> {
     }
 }
 
+/// `problem` with the input it is about, named once: a problem that already quotes the whole
+/// `edtf` (`the year must be 4 digits (got "march")`) is left as it is.
+fn with_input(problem: String, edtf: &str) -> String {
+    let got = format!("(got {edtf:?})");
+    if problem.contains(&got) {
+        problem
+    } else {
+        format!("{problem} {got}")
+    }
+}
+
 /// Parses one EDTF date (no interval, qualifiers already removed).
 fn parse_point(text: &str) -> Result<(DatePrecision, i64, i64), String> {
     if let Some((date, time)) = text.split_once('T') {
@@ -513,10 +524,7 @@ pub fn normalize(violations: &mut Violations, field: &str, date: &FuzzyDate) -> 
         match parse(edtf) {
             Ok(bounds) => Some(Some(bounds)),
             Err(problem) => {
-                violations.add(
-                    format!("{field}.edtf"),
-                    format!("{problem} (got {:?})", date.edtf),
-                );
+                violations.add(format!("{field}.edtf"), with_input(problem, edtf));
                 None
             }
         }
@@ -977,6 +985,41 @@ mod tests {
         assert!(parse(&"2".repeat(100)).unwrap_err().contains("at most"));
         assert!(refusal("2022/march").contains("the end of the interval"));
         assert!(refusal("2022-03-12/2022-03-10").contains("end before it starts"));
+    }
+
+    #[test]
+    fn a_refused_date_names_its_input_once() {
+        for (edtf, expected) in [
+            ("march", "the year must be 4 digits (got \"march\")"),
+            (" 22 ", "the year must be 4 digits (got \"22\")"),
+            (
+                "2022-3-29",
+                "the month must be 2 digits (got \"3\") (got \"2022-3-29\")",
+            ),
+            (
+                "2022/march",
+                "the end of the interval: the year must be 4 digits (got \"march\") \
+                 (got \"2022/march\")",
+            ),
+            (
+                "2022-13",
+                "the month must be 01 to 12, or 21 to 24 for a season (got 13) (got \"2022-13\")",
+            ),
+        ] {
+            let mut violations = Violations::default();
+            let date = FuzzyDate {
+                edtf: edtf.into(),
+                ..Default::default()
+            };
+            assert!(normalize(&mut violations, "occurred", &date).is_none());
+            assert_eq!(
+                fields(&violations),
+                [("occurred.edtf", expected)],
+                "{edtf:?}"
+            );
+            let input = format!("{:?}", edtf.trim());
+            assert_eq!(expected.matches(&input).count(), 1, "{expected}");
+        }
     }
 
     #[test]

@@ -169,7 +169,7 @@ where
                     result
                 }
                 Err(_) => {
-                    tracing::warn!(method = %path, ?timeout, "rpc exceeded its deadline");
+                    tracing::warn!(method = %path, timeout_ms = timeout.as_millis() as u64, "rpc exceeded its deadline");
                     Ok(deadline_exceeded(timeout).into_http())
                 }
             }

@@ -16,6 +16,9 @@
 //! | `chancery_backend_circuit_open` | gauge | `service`, `target` |
 //! | `chancery_backend_short_circuited_total` | counter | `service`, `target` |
 //! | `chancery_store_seconds` | histogram | `service`, `operation` |
+//! | `chancery_build_info` | gauge (always 1) | `service`, `version`, `revision` |
+//! | `process_resident_memory_bytes`, `process_open_fds`, `process_start_time_seconds` | gauge | — |
+//! | `process_cpu_seconds_total` | counter | — |
 //!
 //! `method` is the RPC's name (`GetActor`); calls to methods the service does not have are
 //! counted under `unknown`, so clients cannot grow the series without bound. Health checks and
@@ -25,6 +28,12 @@
 //! `chancery_store_seconds{service, operation}` is recorded by [`time_store`], which every public
 //! store method of every service wraps its body in (`operation` is the method's name, such as
 //! `create_actor`).
+//!
+//! `chancery_build_info` is 1 for each service the process serves ([`record_build_info`]):
+//! `version` is the crate version, `revision` the commit the binary was built from
+//! (`CHANCERY_REVISION` at build time, as the Dockerfile passes it; `unknown` otherwise). The
+//! `process_*` metrics are the process's own, read from `/proc/self` at each scrape (Linux only;
+//! one set per process, without a `service` label).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -35,6 +44,8 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tonic::codegen::http;
+
+mod process;
 
 /// Upper bounds of the latency histograms, in seconds.
 pub const LATENCY_BUCKETS: &[f64] = &[
@@ -55,6 +66,16 @@ pub const BACKEND_CALLS: &str = "chancery_backend_calls_total";
 pub const BACKEND_CALL_DURATION: &str = "chancery_backend_call_duration_seconds";
 /// Latency of store operations.
 pub const STORE_SECONDS: &str = "chancery_store_seconds";
+/// 1 per service, labelled with the version and revision of the binary.
+pub const BUILD_INFO: &str = "chancery_build_info";
+
+/// The version of the binaries (the workspace's version).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The commit the binary was built from: `CHANCERY_REVISION` when it was built, else `unknown`.
+pub const REVISION: &str = match option_env!("CHANCERY_REVISION") {
+    Some(revision) if !revision.is_empty() => revision,
+    _ => "unknown",
+};
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -150,6 +171,28 @@ impl Registry {
             |s| {
                 if let Series::Gauge(g) = s {
                     *g += delta;
+                }
+            },
+        );
+    }
+
+    /// Sets the gauge `name` with `labels` to `value`.
+    pub fn gauge_set(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[(&'static str, &str)],
+        value: i64,
+    ) {
+        self.update(
+            name,
+            help,
+            "gauge",
+            labels,
+            || Series::Gauge(0),
+            |s| {
+                if let Series::Gauge(g) = s {
+                    *g = value;
                 }
             },
         );
@@ -451,6 +494,21 @@ pub fn record_short_circuit(service: &str, target: &str) {
     );
 }
 
+/// Records `chancery_build_info{service, version, revision} 1` for `service` (a short name such
+/// as `actors`); calling it again changes nothing.
+pub fn record_build_info(service: &str) {
+    global().gauge_set(
+        BUILD_INFO,
+        "Always 1: the version and revision of the binary serving this service.",
+        &[
+            ("service", service),
+            ("version", VERSION),
+            ("revision", REVISION),
+        ],
+        1,
+    );
+}
+
 /// Records how long a store `operation` of `service` took.
 pub fn observe_store(service: &str, operation: &str, elapsed: Duration) {
     global().observe(
@@ -509,7 +567,9 @@ fn respond(request: &http::Request<hyper::body::Incoming>) -> http::Response<Str
         http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     if request.method() == http::Method::GET {
-        *response.body_mut() = global().encode();
+        let mut body = global().encode();
+        body.push_str(&process::encode());
+        *response.body_mut() = body;
     }
     response
 }
@@ -519,7 +579,7 @@ fn respond(request: &http::Request<hyper::body::Incoming>) -> http::Response<Str
 pub async fn serve(listener: TcpListener, shutdown: impl Future<Output = ()> + Send) {
     let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
-    tracing::info!(address = ?listener.local_addr().ok(), "serving metrics at /metrics");
+    tracing::info!(address = %crate::telemetry::optional(&listener.local_addr().ok()), "serving metrics at /metrics");
     loop {
         tokio::select! {
             () = &mut shutdown => break,
@@ -608,6 +668,19 @@ mod tests {
              chancery_h_seconds_sum{service=\"s\"} 3.6875\n\
              chancery_h_seconds_count{service=\"s\"} 4\n"
         );
+    }
+
+    #[test]
+    fn build_info_is_one_per_service_with_version_and_revision() {
+        record_build_info("actors");
+        record_build_info("actors");
+        let text = global().encode();
+        let line = format!(
+            "chancery_build_info{{service=\"actors\",version=\"{VERSION}\",revision=\"{REVISION}\"}} 1\n"
+        );
+        assert!(text.contains(&line), "{text}");
+        assert_eq!(VERSION, "0.1.0");
+        assert!(!REVISION.is_empty());
     }
 
     #[test]

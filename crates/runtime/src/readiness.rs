@@ -84,13 +84,13 @@ pub fn watch(
             ready = answer.is_ok();
             let status = if ready {
                 tracing::info!(
-                    services = ?service_names,
+                    services = %crate::telemetry::list(&service_names),
                     "database answers again: readiness is SERVING"
                 );
                 ServingStatus::Serving
             } else {
                 tracing::warn!(
-                    services = ?service_names,
+                    services = %crate::telemetry::list(&service_names),
                     error = %answer.unwrap_err(),
                     "database lost: readiness is NOT_SERVING until it answers again"
                 );

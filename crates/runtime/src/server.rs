@@ -172,6 +172,9 @@ pub async fn serve_with_readiness(
 ) -> Result<(), ServeError> {
     refuse_undeclared_access()?;
     let _metrics = start_metrics(config).await?;
+    for name in service_names {
+        crate::metrics::record_build_info(crate::layers::short_service_name(name));
+    }
 
     let (health, health_service) = tonic_health::server::health_reporter();
     set_health(&health, service_names, ServingStatus::Serving).await;
@@ -190,10 +193,10 @@ pub async fn serve_with_readiness(
     )?;
     let mut server = tokio::spawn(server);
     tracing::info!(
-        address = ?local_addr,
-        services = ?service_names,
+        address = %crate::telemetry::optional(&local_addr),
+        services = %crate::telemetry::list(service_names),
         tls = config.tls.describe(),
-        health_listen = ?config.health_listen,
+        health_listen = %crate::telemetry::optional(&config.health_listen),
         "serving"
     );
 
@@ -378,7 +381,10 @@ async fn drain(
         }
         Err(_) => {
             server.abort();
-            tracing::warn!(drain_timeout = ?config.drain_timeout, "drain timed out: closed the connections still open");
+            tracing::warn!(
+                drain_timeout_ms = config.drain_timeout.as_millis() as u64,
+                "drain timed out: closed the connections still open"
+            );
         }
     }
     Ok(())

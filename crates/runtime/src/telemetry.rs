@@ -1,9 +1,16 @@
 //! Logging: `RUST_LOG` filters (default `info`), `CHANCERY_LOG_FORMAT` picks pretty or JSON lines.
+//! Lines go to standard output, coloured (ANSI) only when it is a terminal and `NO_COLOR` is unset
+//! or empty ([`use_color`]). Fields are recorded as plain values (an absent value is empty, a
+//! list is comma-separated: [`optional`], [`list`]), never as Rust's `Debug` forms.
 //!
 //! With the `otlp` cargo feature (off by default) and `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are
 //! also exported over OTLP/gRPC by a batch exporter, under the service name `OTEL_SERVICE_NAME`
 //! (default: the binary's name). Each RPC's `rpc` span continues the incoming `traceparent`, so the
 //! exported spans carry the trace id the logs and outgoing calls carry. [`shutdown`] flushes them.
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::io::IsTerminal as _;
 
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -25,7 +32,14 @@ fn subscriber(
     format: LogFormat,
 ) -> impl tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a> + Send + Sync {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let fmt = tracing_subscriber::fmt::layer().with_target(true);
+    let color = use_color(
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stdout)
+        .with_ansi(color)
+        .with_target(true);
     let fmt = match format {
         LogFormat::Pretty => fmt.boxed(),
         LogFormat::Json => fmt
@@ -35,6 +49,57 @@ fn subscriber(
             .boxed(),
     };
     tracing_subscriber::registry().with(filter).with(fmt)
+}
+
+/// Whether log lines get ANSI colours: only when the output is a terminal, and never when
+/// `NO_COLOR` holds a value (<https://no-color.org>: any non-empty value turns colour off).
+pub fn use_color(output_is_terminal: bool, no_color: Option<&OsStr>) -> bool {
+    output_is_terminal && no_color.is_none_or(OsStr::is_empty)
+}
+
+/// A log field's value that may be absent: the value's `Display`, or nothing at all (never
+/// `Some(…)` / `None`). Record it with `%`: `address = %telemetry::optional(&addr)`.
+pub fn optional<T: fmt::Display>(value: &Option<T>) -> impl fmt::Display + '_ {
+    Optional(value)
+}
+
+struct Optional<'a, T>(&'a Option<T>);
+
+impl<T: fmt::Display> fmt::Display for Optional<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(value) => value.fmt(f),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A list as a log field's value: the items' `Display`, separated by `", "` (no brackets, no
+/// quotes). Record it with `%`: `services = %telemetry::list(names)`.
+pub fn list<I>(items: I) -> impl fmt::Display
+where
+    I: IntoIterator + Clone,
+    I::Item: fmt::Display,
+{
+    List(items)
+}
+
+struct List<I>(I);
+
+impl<I> fmt::Display for List<I>
+where
+    I: IntoIterator + Clone,
+    I::Item: fmt::Display,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, item) in self.0.clone().into_iter().enumerate() {
+            if index > 0 {
+                f.write_str(", ")?;
+            }
+            item.fmt(f)?;
+        }
+        Ok(())
+    }
 }
 
 /// Flushes and stops the OTLP exporter, if [`init`] installed one; does nothing otherwise (and
@@ -88,6 +153,43 @@ pub(crate) fn set_parent(span: &tracing::Span, trace: &crate::trace_context::Tra
         TraceState::default(),
     );
     let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(parent));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::net::SocketAddr;
+
+    use super::{list, optional, use_color};
+
+    #[test]
+    fn colour_only_on_a_terminal_and_never_with_no_color() {
+        assert!(use_color(true, None));
+        assert!(
+            use_color(true, Some(OsStr::new(""))),
+            "an empty NO_COLOR is unset"
+        );
+        assert!(!use_color(true, Some(OsStr::new("1"))));
+        assert!(
+            !use_color(true, Some(OsStr::new("false"))),
+            "any value counts"
+        );
+        assert!(!use_color(false, None), "a file or a pipe gets no escapes");
+        assert!(!use_color(false, Some(OsStr::new("1"))));
+    }
+
+    #[test]
+    fn fields_are_plain_values() {
+        let addr: Option<SocketAddr> = Some(([127, 0, 0, 1], 8080).into());
+        assert_eq!(optional(&addr).to_string(), "127.0.0.1:8080");
+        assert_eq!(optional::<SocketAddr>(&None).to_string(), "");
+        let names = ["chancery.actors.v1.ActorService", "grpc.health.v1.Health"];
+        assert_eq!(
+            list(&names).to_string(),
+            "chancery.actors.v1.ActorService, grpc.health.v1.Health"
+        );
+        assert_eq!(list(Vec::<String>::new().iter()).to_string(), "");
+    }
 }
 
 /// The OTLP exporter's settings and lifetime.

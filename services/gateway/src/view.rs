@@ -155,7 +155,7 @@ pub(crate) async fn get_episode_view(
         episode = %episode.name,
         communications = members.communications.len(),
         statements = members.statements.len(),
-        ?unreachable,
+        unreachable = %chancery_runtime::telemetry::list(&unreachable),
         elapsed_ms = start.elapsed().as_millis() as u64,
         "episode view composed"
     );

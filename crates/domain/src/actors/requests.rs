@@ -452,13 +452,7 @@ fn read_mask(
     };
     for (i, path) in mask.paths.iter().enumerate() {
         if path != "*" && !updatable.contains(&path.as_str()) {
-            violations.add(
-                format!("update_mask.paths[{i}]"),
-                format!(
-                    "{path:?} is not an updatable field; use one of {}, or `*`",
-                    updatable.join(", ")
-                ),
-            );
+            crate::checks::not_updatable(violations, i, path, updatable);
         }
     }
     if mask.paths.is_empty() {

@@ -88,8 +88,8 @@ pub(crate) async fn import(
 
     tracing::info!(
         episode = %episode.name,
-        created = ?counts.created,
-        updated = ?counts.updated,
+        created = %chancery_runtime::telemetry::list(counts.created.iter().map(count)),
+        updated = %chancery_runtime::telemetry::list(counts.updated.iter().map(count)),
         "bundle imported"
     );
     Ok(ImportBundleResponse {
@@ -703,6 +703,11 @@ impl Progress {
         );
         partially_written(message, &progress, failed)
     }
+}
+
+/// One collection's count as a log field shows it: `actors=3`.
+fn count((collection, n): (&&'static str, &i32)) -> String {
+    format!("{collection}={n}")
 }
 
 /// The counts by collection and outcome of the resources `handled`.
