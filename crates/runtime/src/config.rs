@@ -57,6 +57,10 @@ pub const TLS_CA: &str = "CHANCERY_TLS_CA";
 /// `host:port` of a second, plaintext listener serving only `grpc.health.v1.Health` (for
 /// kubelet probes when the gRPC listener speaks TLS); unset, none is started.
 pub const HEALTH_LISTEN: &str = "CHANCERY_HEALTH_LISTEN";
+/// Comma-separated web origins (`https://app.example.org,http://localhost:5173`) whose pages
+/// may call a gRPC-Web listener from a browser, or `*` for any; unset, none (see
+/// [`crate::grpc_web`]). Read by the gateway only.
+pub const CORS_ALLOWED_ORIGINS: &str = "CHANCERY_CORS_ALLOWED_ORIGINS";
 
 /// Exit code for a bad configuration (`EX_USAGE` of sysexits.h).
 pub const EXIT_CONFIG: i32 = 64;
@@ -103,6 +107,9 @@ pub struct ServerConfig {
     pub tls: crate::tls::TlsConfig,
     /// Where the plaintext health-only listener listens; `None` (the default) starts none.
     pub health_listen: Option<SocketAddr>,
+    /// gRPC-Web (HTTP/1.1 beside HTTP/2) and its CORS allow-list; `None` (the default): gRPC
+    /// over HTTP/2 only. The composition root sets it for the gateway.
+    pub grpc_web: Option<crate::grpc_web::GrpcWebConfig>,
 }
 
 impl ServerConfig {
@@ -119,6 +126,7 @@ impl ServerConfig {
             auth: crate::auth::AuthConfig::default(),
             tls: crate::tls::TlsConfig::default(),
             health_listen: None,
+            grpc_web: None,
         }
     }
 }
@@ -222,6 +230,18 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             tls: self.tls()?,
             health_listen: self
                 .parse_or(HEALTH_LISTEN, None, |v| parse_socket_addr(v).map(Some))?,
+            grpc_web: None,
+        })
+    }
+
+    /// Reads the gRPC-Web settings ([`CORS_ALLOWED_ORIGINS`]) of a server that speaks it.
+    pub fn grpc_web(&self) -> Result<crate::grpc_web::GrpcWebConfig, ConfigError> {
+        Ok(crate::grpc_web::GrpcWebConfig {
+            allowed_origins: self.parse_or(
+                CORS_ALLOWED_ORIGINS,
+                crate::grpc_web::AllowedOrigins::None,
+                crate::grpc_web::AllowedOrigins::parse,
+            )?,
         })
     }
 

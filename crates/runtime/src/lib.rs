@@ -14,6 +14,7 @@
 //! - [`telemetry`]: `RUST_LOG` filtering and `CHANCERY_LOG_FORMAT` (pretty or JSON).
 //! - [`server`]: [`server::serve`] runs a service's routes with health, reflection v1 and v1alpha,
 //!   the admission layer and a bounded drain on shutdown.
+//! - [`grpc_web`]: gRPC-Web for browsers (tonic-web) and its CORS allow-list.
 //! - [`layers`]: the tower layers that shed load and enforce deadlines, and that give every RPC
 //!   its trace context, span and metrics.
 //! - [`metrics`]: the Prometheus registry, its text format, and the `/metrics` HTTP server
@@ -37,6 +38,7 @@ pub mod config;
 pub mod db;
 pub mod errors;
 pub mod fuzzy_date;
+pub mod grpc_web;
 pub mod idempotency;
 pub mod layers;
 pub mod lookup;

@@ -320,7 +320,8 @@ fn grpc_server<H: Health>(
     AuthLayer::log_startup(&config.auth);
     let local_addr = listener.local_addr().ok();
     let incoming = spoken_connections(listener, FIRST_BYTES_TIMEOUT);
-    let mut builder = Server::builder();
+    // gRPC-Web (when configured) needs HTTP/1.1 on this port too; see crate::grpc_web.
+    let mut builder = Server::builder().accept_http1(config.grpc_web.is_some());
     if let Some(tls) = config.tls.server() {
         builder = builder.tls_config(tls)?;
     }
@@ -331,6 +332,10 @@ fn grpc_server<H: Health>(
         .http2_max_header_list_size(Some(MAX_HEADER_LIST_BYTES))
         .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_ACCEPT_RESET_STREAMS))
         .http2_max_local_error_reset_streams(Some(MAX_LOCAL_ERROR_RESET_STREAMS))
+        // Outermost: CORS, then gRPC-Web calls become gRPC calls every layer below sees.
+        .layer(tower::util::option_layer(
+            config.grpc_web.as_ref().map(crate::grpc_web::layer),
+        ))
         .layer(ObserveLayer::for_services(service_names))
         // After observe (refusals are counted and logged), before admission and the handlers
         // (a request without a valid token is refused before anything looks at it).

@@ -123,10 +123,14 @@ impl Service {
     /// [`Service::default_port`]), `CHANCERY_DATABASE_URL` (default `sqlite://data/<name>.db`),
     /// the server settings, and the addresses of the services it calls.
     pub fn config(self, env: &Env<impl Fn(&str) -> Option<String>>) -> Result<Config, ConfigError> {
-        let service = env.service(config::ServiceDefaults {
+        let mut service = env.service(config::ServiceDefaults {
             port: self.default_port(),
             database_url: self.default_database_url(),
         })?;
+        // Browsers call the gateway only: it alone speaks gRPC-Web (and reads its CORS list).
+        service.server.grpc_web = (self == Service::Gateway)
+            .then(|| env.grpc_web())
+            .transpose()?;
         let address = |callee: Service| match callee.address_variable() {
             Some(variable) if self.calls(callee) => env.backend(
                 variable,
