@@ -57,6 +57,9 @@ pub const TLS_CA: &str = "CHANCERY_TLS_CA";
 /// `host:port` of a second, plaintext listener serving only `grpc.health.v1.Health` (for
 /// kubelet probes when the gRPC listener speaks TLS); unset, none is started.
 pub const HEALTH_LISTEN: &str = "CHANCERY_HEALTH_LISTEN";
+/// `gzip`, `zstd` or `none` (default): whether the gateway asks the services it composes for
+/// compressed answers (see [`crate::compression`]).
+pub const BACKEND_COMPRESSION: &str = "CHANCERY_BACKEND_COMPRESSION";
 /// Comma-separated web origins (`https://app.example.org,http://localhost:5173`) whose pages
 /// may call a gRPC-Web listener from a browser, or `*` for any; unset, none (see
 /// [`crate::grpc_web`]). Read by the gateway only.
@@ -107,6 +110,9 @@ pub struct ServerConfig {
     pub tls: crate::tls::TlsConfig,
     /// Where the plaintext health-only listener listens; `None` (the default) starts none.
     pub health_listen: Option<SocketAddr>,
+    /// Whether answers from the services this one calls are asked for compressed; none by
+    /// default.
+    pub backend_compression: crate::compression::BackendCompression,
     /// gRPC-Web (HTTP/1.1 beside HTTP/2) and its CORS allow-list; `None` (the default): gRPC
     /// over HTTP/2 only. The composition root sets it for the gateway.
     pub grpc_web: Option<crate::grpc_web::GrpcWebConfig>,
@@ -126,6 +132,7 @@ impl ServerConfig {
             auth: crate::auth::AuthConfig::default(),
             tls: crate::tls::TlsConfig::default(),
             health_listen: None,
+            backend_compression: crate::compression::BackendCompression::None,
             grpc_web: None,
         }
     }
@@ -230,6 +237,11 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             tls: self.tls()?,
             health_listen: self
                 .parse_or(HEALTH_LISTEN, None, |v| parse_socket_addr(v).map(Some))?,
+            backend_compression: self.parse_or(
+                BACKEND_COMPRESSION,
+                defaults.backend_compression,
+                crate::compression::BackendCompression::parse,
+            )?,
             grpc_web: None,
         })
     }
@@ -452,6 +464,17 @@ mod tests {
         assert_eq!(config.database_url, "sqlite://data/actors.db");
         assert_eq!(config.log_format, LogFormat::Pretty);
         assert_eq!(config.server.metrics_listen, None);
+        assert_eq!(
+            config.server.backend_compression,
+            crate::compression::BackendCompression::None
+        );
+        let zstd = env(&[(BACKEND_COMPRESSION, "zstd")])
+            .service(ACTORS)
+            .unwrap();
+        assert_eq!(
+            zstd.server.backend_compression,
+            crate::compression::BackendCompression::Zstd
+        );
     }
 
     #[test]
@@ -545,6 +568,7 @@ mod tests {
             (REQUEST_TIMEOUT, "0s"),
             (MAX_CONCURRENT_REQUESTS, "0"),
             (REFLECTION, "off"),
+            (BACKEND_COMPRESSION, "brotli"),
             (METRICS_LISTEN, "9090"),
             (HEALTH_LISTEN, "8081"),
         ] {

@@ -10,6 +10,7 @@
 //! - [`lookup`]: typed batch look-ups by name in another service (found and missing, in one
 //!   `BatchGet…` call within the caller's deadline).
 //! - [`breaker`]: the circuit breaker of calls to one backend (fail fast while it is down).
+//! - [`compression`]: gzip and zstd on every server; compressed answers from backends.
 //! - [`config`]: one typed struct read from `CHANCERY_*` variables; bad values name the variable.
 //! - [`telemetry`]: `RUST_LOG` filtering and `CHANCERY_LOG_FORMAT` (pretty or JSON).
 //! - [`server`]: [`server::serve`] runs a service's routes with health, reflection v1 and v1alpha,
@@ -34,6 +35,7 @@
 pub mod auth;
 pub mod backends;
 pub mod breaker;
+pub mod compression;
 pub mod config;
 pub mod db;
 pub mod errors;

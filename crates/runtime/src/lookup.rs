@@ -49,6 +49,7 @@ use chancery_proto::statements::v1::statement_service_client::StatementServiceCl
 use chancery_proto::statements::v1::{
     BatchGetSourceDocumentsRequest, BatchGetStatementsRequest, SourceDocument, Statement,
 };
+use tonic::codec::CompressionEncoding;
 use tonic::{Request, Status};
 
 use crate::backends::{Outbound, Reference, check_references};
@@ -73,12 +74,14 @@ pub trait Resource {
     ) -> impl Future<Output = Result<(Vec<Self::Found>, Vec<String>), Status>> + Send;
 }
 
-/// What a [`Resource::batch_get`] call is made on: a backend's [`Outbound`] channel, and the
-/// largest answer it may decode (tonic's default, 4 MiB, when unset).
+/// What a [`Resource::batch_get`] call is made on: a backend's [`Outbound`] channel, the
+/// largest answer it may decode (tonic's default, 4 MiB, when unset), and the encoding answers
+/// are asked for in (none when unset).
 #[derive(Debug, Clone)]
 pub struct LookupClient {
     channel: Outbound,
     max_decoding_message_size: Option<usize>,
+    accept_compressed: Option<CompressionEncoding>,
 }
 
 impl LookupClient {
@@ -87,6 +90,7 @@ impl LookupClient {
         Self {
             channel,
             max_decoding_message_size: None,
+            accept_compressed: None,
         }
     }
 
@@ -144,6 +148,9 @@ macro_rules! resource {
                 let mut grpc = $client::new(client.channel);
                 if let Some(bytes) = client.max_decoding_message_size {
                     grpc = grpc.max_decoding_message_size(bytes);
+                }
+                if let Some(encoding) = client.accept_compressed {
+                    grpc = grpc.accept_compressed(encoding);
                 }
                 let request = with_deadline(
                     $request {
@@ -211,6 +218,7 @@ pub struct Lookup {
     channel: Outbound,
     timeout: Duration,
     max_decoding_message_size: Option<usize>,
+    accept_compressed: Option<CompressionEncoding>,
 }
 
 impl Lookup {
@@ -221,12 +229,20 @@ impl Lookup {
             channel,
             timeout,
             max_decoding_message_size: None,
+            accept_compressed: None,
         }
     }
 
     /// The same look-ups, decoding answers of up to `bytes` (tonic's default is 4 MiB).
     pub fn max_decoding_message_size(mut self, bytes: usize) -> Self {
         self.max_decoding_message_size = Some(bytes);
+        self
+    }
+
+    /// The same look-ups, asking for answers compressed with `encoding` when it is set (see
+    /// [`crate::compression`]); uncompressed answers are still read.
+    pub fn accept_compressed(mut self, encoding: Option<CompressionEncoding>) -> Self {
+        self.accept_compressed = encoding;
         self
     }
 
@@ -241,6 +257,7 @@ impl Lookup {
         LookupClient {
             channel: self.channel.clone(),
             max_decoding_message_size: self.max_decoding_message_size,
+            accept_compressed: self.accept_compressed,
         }
     }
 

@@ -33,8 +33,11 @@ use tonic::transport::Server;
 use tonic::{Code, Status};
 use tonic_health::ServingStatus;
 use tonic_health::pb::health_server::{Health, HealthServer};
+use tonic_reflection::pb::v1::server_reflection_server::ServerReflectionServer as ReflectionV1;
+use tonic_reflection::pb::v1alpha::server_reflection_server::ServerReflectionServer as ReflectionV1alpha;
 
 use crate::auth::AuthLayer;
+use crate::compression::Compressed;
 use crate::config::ServerConfig;
 use crate::layers::{AdmissionLayer, ObserveLayer};
 
@@ -177,6 +180,7 @@ pub async fn serve_with_readiness(
     }
 
     let (health, health_service) = tonic_health::server::health_reporter();
+    let health_service = health_service.compressed();
     set_health(&health, service_names, ServingStatus::Serving).await;
     let readiness = database
         .map(|database| crate::readiness::watch(health.clone(), service_names.to_vec(), database));
@@ -256,10 +260,16 @@ async fn start_health_port<H: Health>(
     let listener = TcpListener::bind(address)
         .await
         .map_err(|source| ServeError::HealthListen { address, source })?;
+    // Reflection describing health alone, so `grpcurl -plaintext host:port
+    // grpc.health.v1.Health/Check` works here whether or not the gRPC port wants tokens.
+    let (reflection_v1alpha, reflection_v1) =
+        reflection_servers(config.reflection, health_reflection)?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(
         Server::builder()
             .add_service(health_service)
+            .add_optional_service(reflection_v1)
+            .add_optional_service(reflection_v1alpha)
             .serve_with_incoming_shutdown(
                 spoken_connections(listener, FIRST_BYTES_TIMEOUT),
                 async {
@@ -289,6 +299,40 @@ fn reflection(service_names: &[&'static str]) -> tonic_reflection::server::Build
     builder
 }
 
+/// The reflection service of the plaintext health port: health and reflection only, no API.
+fn health_reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .include_reflection_service(false)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
+        .with_service_name(HEALTH_SERVICE)
+        .with_service_name("grpc.reflection.v1.ServerReflection")
+        .with_service_name("grpc.reflection.v1alpha.ServerReflection")
+}
+
+/// Reflection v1alpha and v1 built from `builder` (answering compressed when asked), or
+/// neither when `on` is false (`CHANCERY_REFLECTION=false`).
+#[allow(clippy::type_complexity)]
+fn reflection_servers(
+    on: bool,
+    builder: impl Fn() -> tonic_reflection::server::Builder<'static>,
+) -> Result<
+    (
+        Option<ReflectionV1alpha<impl tonic_reflection::server::v1alpha::ServerReflection>>,
+        Option<ReflectionV1<impl tonic_reflection::server::v1::ServerReflection>>,
+    ),
+    ServeError,
+> {
+    if !on {
+        return Ok((None, None));
+    }
+    Ok((
+        Some(builder().build_v1alpha()?.compressed()),
+        Some(builder().build_v1()?.compressed()),
+    ))
+}
+
 /// The main gRPC server on `listener`, not yet started: `routes`, health and (unless
 /// `config.reflection` is off) reflection, behind the observe, auth and admission layers, with
 /// TLS when configured; it stops accepting and drains once `stopped` fires. Also the address
@@ -308,14 +352,8 @@ fn grpc_server<H: Health>(
     ServeError,
 > {
     // Operators may switch reflection off (CHANCERY_REFLECTION=false); health stays either way.
-    let (reflection_v1alpha, reflection_v1) = if config.reflection {
-        (
-            Some(reflection(service_names).build_v1alpha()?),
-            Some(reflection(service_names).build_v1()?),
-        )
-    } else {
-        (None, None)
-    };
+    let (reflection_v1alpha, reflection_v1) =
+        reflection_servers(config.reflection, || reflection(service_names))?;
 
     AuthLayer::log_startup(&config.auth);
     let local_addr = listener.local_addr().ok();

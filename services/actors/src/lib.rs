@@ -28,6 +28,7 @@ mod tenures;
 
 use crate::store::Store;
 use chancery_proto::actors::v1::actor_service_server::ActorServiceServer;
+use chancery_runtime::compression::Compressed;
 use chancery_runtime::db::{Database, EmbeddedMigration, Migrations};
 use tonic::service::Routes;
 
@@ -58,7 +59,8 @@ pub fn routes(database: Database) -> Routes {
     Routes::new(
         ActorServiceServer::new(api)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(64 * 1024 * 1024),
+            .max_encoding_message_size(64 * 1024 * 1024)
+            .compressed(),
     )
 }
 

@@ -24,6 +24,7 @@ pub mod store;
 use crate::store::Store;
 use chancery_proto::communications::v1::communication_service_server::CommunicationServiceServer;
 use chancery_runtime::breaker::Breaker;
+use chancery_runtime::compression::Compressed;
 use chancery_runtime::db::{Database, EmbeddedMigration, Migrations};
 use tonic::service::Routes;
 use tonic::transport::Channel;
@@ -75,7 +76,8 @@ pub fn routes(database: Database, backends: Backends) -> Routes {
     Routes::new(
         CommunicationServiceServer::new(Api::new(store::Store::new(database), backends))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(64 * 1024 * 1024),
+            .max_encoding_message_size(64 * 1024 * 1024)
+            .compressed(),
     )
 }
 

@@ -30,9 +30,11 @@ use chancery_proto::gateway::v1::episode_service_server::EpisodeServiceServer;
 use chancery_proto::statements::v1::statement_service_client::StatementServiceClient;
 use chancery_runtime::backends::{Outbound, outbound};
 use chancery_runtime::breaker::Breaker;
+use chancery_runtime::compression::Compressed;
 use chancery_runtime::db::{Database, EmbeddedMigration, Migrations};
 use chancery_runtime::lookup::Lookup;
 use std::time::Duration;
+use tonic::codec::CompressionEncoding;
 use tonic::service::Routes;
 use tonic::transport::Channel;
 
@@ -67,6 +69,9 @@ pub struct Backends {
     pub communications: Channel,
     /// Channel to the statements service.
     pub statements: Channel,
+    /// The encoding answers are asked for in (`CHANCERY_BACKEND_COMPRESSION`); `None`:
+    /// uncompressed.
+    pub compression: Option<CompressionEncoding>,
 }
 
 /// What every handler works with: the episode store and the backends.
@@ -114,27 +119,39 @@ impl Gateway {
 
     /// A client of the actors service.
     pub fn actors(&self) -> ActorServiceClient<Outbound> {
-        ActorServiceClient::new(
-            outbound(self.backends.actors.clone()).with_breaker(&self.breakers.actors),
+        asking_for(
+            ActorServiceClient::new(
+                outbound(self.backends.actors.clone()).with_breaker(&self.breakers.actors),
+            )
+            .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            self.backends.compression,
+            ActorServiceClient::accept_compressed,
         )
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     /// A client of the communications service.
     pub fn communications(&self) -> CommunicationServiceClient<Outbound> {
-        CommunicationServiceClient::new(
-            outbound(self.backends.communications.clone())
-                .with_breaker(&self.breakers.communications),
+        asking_for(
+            CommunicationServiceClient::new(
+                outbound(self.backends.communications.clone())
+                    .with_breaker(&self.breakers.communications),
+            )
+            .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            self.backends.compression,
+            CommunicationServiceClient::accept_compressed,
         )
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     /// A client of the statements service.
     pub fn statements(&self) -> StatementServiceClient<Outbound> {
-        StatementServiceClient::new(
-            outbound(self.backends.statements.clone()).with_breaker(&self.breakers.statements),
+        asking_for(
+            StatementServiceClient::new(
+                outbound(self.backends.statements.clone()).with_breaker(&self.breakers.statements),
+            )
+            .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            self.backends.compression,
+            StatementServiceClient::accept_compressed,
         )
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
     }
 
     /// Batch look-ups in the actors service (`Actors`), through its circuit breaker, answered
@@ -145,6 +162,7 @@ impl Gateway {
             timeout,
         )
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .accept_compressed(self.backends.compression)
     }
 
     /// Batch look-ups in the communications service (`Communications`), through its circuit
@@ -156,6 +174,7 @@ impl Gateway {
             timeout,
         )
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .accept_compressed(self.backends.compression)
     }
 
     /// Batch look-ups in the statements service (`Statements`, `SourceDocuments`), through its
@@ -166,6 +185,20 @@ impl Gateway {
             timeout,
         )
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .accept_compressed(self.backends.compression)
+    }
+}
+
+/// `client` asking for answers compressed with `encoding` (through `accept`, the generated
+/// client's `accept_compressed`) when it is set.
+fn asking_for<C>(
+    client: C,
+    encoding: Option<CompressionEncoding>,
+    accept: fn(C, CompressionEncoding) -> C,
+) -> C {
+    match encoding {
+        Some(encoding) => accept(client, encoding),
+        None => client,
     }
 }
 
@@ -175,6 +208,7 @@ pub fn routes(database: Database, backends: Backends) -> Routes {
     Routes::new(
         EpisodeServiceServer::new(api::Api::new(gateway))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(4 * MAX_MESSAGE_BYTES),
+            .max_encoding_message_size(4 * MAX_MESSAGE_BYTES)
+            .compressed(),
     )
 }

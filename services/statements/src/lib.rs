@@ -33,6 +33,7 @@ use crate::store::Store;
 use chancery_proto::statements::v1::statement_service_server::StatementServiceServer;
 use chancery_runtime::backends::{CALL_TIMEOUT, call_timeout, outbound};
 use chancery_runtime::breaker::Breaker;
+use chancery_runtime::compression::Compressed;
 use chancery_runtime::db::{Database, EmbeddedMigration, Migrations};
 use chancery_runtime::lookup::Lookup;
 use tonic::metadata::MetadataMap;
@@ -88,7 +89,8 @@ pub fn routes(database: Database, backends: Backends) -> Routes {
     Routes::new(
         StatementServiceServer::new(Api::new(database, backends))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(64 * 1024 * 1024),
+            .max_encoding_message_size(64 * 1024 * 1024)
+            .compressed(),
     )
 }
 

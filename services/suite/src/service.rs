@@ -223,6 +223,7 @@ impl Service {
                     actors: channel(&addresses.actors)?,
                     communications: channel(&addresses.communications)?,
                     statements: channel(&addresses.statements)?,
+                    compression: server.backend_compression.encoding(),
                 },
             ),
         })
