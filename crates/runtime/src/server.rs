@@ -173,6 +173,32 @@ pub async fn serve_with_readiness(
     database: Option<crate::db::Database>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
+    let gate = crate::readiness::ReadyGate::open();
+    serve_behind_gate(
+        listener,
+        config,
+        routes,
+        service_names,
+        database,
+        gate,
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve_with_readiness`], with health (overall and per service) NOT_SERVING until `gate`
+/// opens, while RPCs are already served; SERVING from then on, readiness following `database`
+/// (see [`crate::readiness::ReadyGate`]). `chancery up --demo` serves behind one until the
+/// demo is imported.
+pub async fn serve_behind_gate(
+    listener: TcpListener,
+    config: &ServerConfig,
+    routes: Routes,
+    service_names: &[&'static str],
+    database: Option<crate::db::Database>,
+    gate: crate::readiness::ReadyGate,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
     refuse_undeclared_access()?;
     let _metrics = start_metrics(config).await?;
     for name in service_names {
@@ -181,9 +207,8 @@ pub async fn serve_with_readiness(
 
     let (health, health_service) = tonic_health::server::health_reporter();
     let health_service = health_service.compressed();
-    set_health(&health, service_names, ServingStatus::Serving).await;
-    let readiness = database
-        .map(|database| crate::readiness::watch(health.clone(), service_names.to_vec(), database));
+    let readiness =
+        crate::readiness::start(gate, health.clone(), service_names.to_vec(), database).await;
     let _health_port = start_health_port(config, health_service.clone()).await?;
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
