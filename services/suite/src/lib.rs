@@ -18,27 +18,24 @@ pub use service::Service;
 use std::process::ExitCode;
 
 use cli::args::Command;
-use cli::{args, client, export, import, up, view};
+use cli::{args, export, import, up, view};
 
 /// Runs the command line `args` (without the program name) and returns the exit code.
 pub async fn run(args: &[String]) -> ExitCode {
     let outcome = match args::parse(args) {
         Ok(Command::Help) => {
-            print!("{}", args::USAGE);
+            print!("{}", args::help());
             Ok(())
         }
-        Ok(Command::Version) => {
-            println!("chancery {}", env!("CARGO_PKG_VERSION"));
+        Ok(Command::Completions(shell)) => {
+            args::completions(shell, &mut std::io::stdout());
             Ok(())
         }
         Ok(Command::Up(options)) => return up::run(options).await,
         Ok(Command::Import(options)) => import::run(&options).await,
         Ok(Command::Export(options)) => export::run(&options).await,
         Ok(Command::View(options)) => view::run(&options).await,
-        Err(problem) => {
-            eprintln!("chancery: {problem}\n\n{}", args::USAGE);
-            return ExitCode::from(client::EXIT_USAGE);
-        }
+        Err(error) => return args::report(&error),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

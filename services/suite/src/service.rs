@@ -8,6 +8,7 @@ use std::future::Future;
 use chancery_runtime::backends::lazy_channel_with;
 use chancery_runtime::config::{self, ConfigError, Env, ServerConfig, ServiceConfig};
 use chancery_runtime::db::{self, Database, DbError, Migrations};
+use chancery_runtime::readiness::ReadyGate;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tonic::transport::{Channel, Uri};
@@ -240,13 +241,30 @@ impl Service {
         addresses: &Addresses,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), ServeError> {
+        let gate = ReadyGate::open();
+        self.serve_behind_gate(listener, server, database, addresses, gate, shutdown)
+            .await
+    }
+
+    /// [`Service::serve`], with health NOT_SERVING until `gate` opens (RPCs are served
+    /// meanwhile): `chancery up --demo` opens it once the demo is imported.
+    pub async fn serve_behind_gate(
+        self,
+        listener: TcpListener,
+        server: &ServerConfig,
+        database: Database,
+        addresses: &Addresses,
+        gate: ReadyGate,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServeError> {
         let routes = self.routes(database.clone(), addresses, server)?;
-        chancery_runtime::server::serve_with_readiness(
+        chancery_runtime::server::serve_behind_gate(
             listener,
             server,
             routes,
             &[self.grpc_service()],
             Some(database),
+            gate,
             shutdown,
         )
         .await?;

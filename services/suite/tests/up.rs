@@ -226,3 +226,343 @@ fn bad_arguments_exit_64_with_usage() {
         "{stderr}"
     );
 }
+
+/// `chancery up` started with `args` and `env` in `dir`, its standard output read line by
+/// line on a thread (so a test can act on the first lines while later ones are still to come).
+struct Up {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Up {
+    fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chancery"))
+            .arg("up")
+            .args(args)
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "warn")
+            .current_dir(dir)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start chancery up");
+        let stdout = child.stdout.take().expect("stdout");
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if send.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The next line whose first word is `first` (waiting up to 60 s), the lines before it
+    /// kept in `seen`.
+    fn line(&mut self, first: &str) -> String {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no `{first}` line; so far: {:#?}", self.seen));
+            self.seen.push(line.clone());
+            if line.split_whitespace().next() == Some(first) {
+                return line;
+            }
+        }
+    }
+
+    /// The address on the line of `first` (`NAME ADDRESS …`).
+    fn address(&mut self, first: &str) -> std::net::SocketAddr {
+        let line = self.line(first);
+        line.split_whitespace()
+            .nth(1)
+            .and_then(|address| address.parse().ok())
+            .unwrap_or_else(|| panic!("an address on {line:?}"))
+    }
+
+    fn stop(self) {
+        assert!(
+            terminate(self.child).success(),
+            "a clean exit after SIGTERM"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_demo_is_serving_only_once_the_demo_reads_and_then_says_it_is_ready() {
+    use chancery_proto::gateway::v1::GetEpisodeViewRequest;
+    use chancery_proto::gateway::v1::episode_service_client::EpisodeServiceClient;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+    let dir = TempDir::new("up-ready").unwrap();
+    let mut up = Up::start(
+        dir.path(),
+        &["--demo", "--in-memory", "--port-base", "0"],
+        &[],
+    );
+    let gateway = up.address("gateway");
+    // A client that waits for the gateway's health, as a script or a probe would.
+    let channel = connect(gateway).await;
+    let mut health = HealthClient::new(channel.clone());
+    let mut changes = health
+        .watch(HealthCheckRequest {
+            service: "chancery.gateway.v1.EpisodeService".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    while let Some(change) = changes.message().await.unwrap() {
+        if change.status == ServingStatus::Serving as i32 {
+            break;
+        }
+    }
+    // SERVING: the demo reads at once, no NOT_FOUND.
+    let view = EpisodeServiceClient::new(channel)
+        .get_episode_view(GetEpisodeViewRequest {
+            name: "episodes/macron-putin-2022-03".into(),
+            page_size: 0,
+            page_token: String::new(),
+        })
+        .await
+        .expect("the demo episode reads as soon as the gateway is SERVING")
+        .into_inner();
+    assert_eq!(view.timeline.len(), 15);
+    let overall = health
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(overall.status, ServingStatus::Serving as i32);
+
+    let ready = up.line("ready:");
+    assert!(
+        up.seen.iter().any(|line| line.starts_with("demo ")),
+        "the demo line comes before the ready line: {:#?}",
+        up.seen
+    );
+    assert_eq!(
+        ready,
+        format!("ready: gateway at {gateway} — try: grpcurl -plaintext {gateway} list")
+    );
+    // The command it suggests works as written.
+    let suggested = ready.split_once("try: grpcurl ").unwrap().1;
+    let listed = Command::new(grpcurl())
+        .args(suggested.split_whitespace())
+        .output()
+        .expect("run grpcurl");
+    assert!(
+        String::from_utf8_lossy(&listed.stdout)
+            .lines()
+            .any(|line| line == "chancery.gateway.v1.EpisodeService"),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    up.stop();
+}
+
+/// The body of `GET /metrics` on `addr`.
+async fn scrape(addr: std::net::SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: metrics\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.contains(" 200 "), "{head}");
+    body.to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_serves_one_metrics_endpoint_for_every_service_and_applies_the_server_variables() {
+    use chancery_proto::gateway::v1::GetEpisodeViewRequest;
+    use chancery_proto::gateway::v1::episode_service_client::EpisodeServiceClient;
+
+    let dir = TempDir::new("up-metrics").unwrap();
+    let mut up = Up::start(
+        dir.path(),
+        &["--in-memory", "--port-base", "0"],
+        &[
+            ("CHANCERY_METRICS_LISTEN", "127.0.0.1:0"),
+            ("CHANCERY_REFLECTION", "false"),
+        ],
+    );
+    let gateway = up.address("gateway");
+    let actors = up.address("actors");
+    let metrics = up.address("metrics");
+    let ready = up.line("ready:");
+    // Reflection is off on every port, and the suggested command says how to do without it.
+    assert!(
+        ready.contains("-proto chancery/gateway/v1/gateway.proto"),
+        "{ready}"
+    );
+    for address in [gateway, actors] {
+        let listed = Command::new(grpcurl())
+            .args(["-plaintext", &address.to_string(), "list"])
+            .output()
+            .unwrap();
+        assert!(!listed.status.success(), "reflection is off on {address}");
+    }
+
+    let missing = ActorServiceClient::new(connect(actors).await)
+        .get_actor(GetActorRequest {
+            name: "actors/nobody".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+    let missing = EpisodeServiceClient::new(connect(gateway).await)
+        .get_episode_view(GetEpisodeViewRequest {
+            name: "episodes/nothing".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+
+    let text = scrape(metrics).await;
+    for series in [
+        r#"chancery_rpc_requests_total{service="actors",method="GetActor",code="NOT_FOUND"} 1"#,
+        r#"chancery_rpc_requests_total{service="gateway",method="GetEpisodeView",code="NOT_FOUND"} 1"#,
+    ] {
+        assert!(
+            text.lines().any(|line| line == series),
+            "{series} missing:\n{text}"
+        );
+    }
+    up.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_applies_access_control_and_imports_the_demo_with_the_service_token() {
+    use chancery_proto::gateway::v1::GetEpisodeViewRequest;
+    use chancery_proto::gateway::v1::episode_service_client::EpisodeServiceClient;
+
+    let dir = TempDir::new("up-auth").unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::write(
+        &tokens,
+        "writer suite suite-writer-token-0123456789\nreader alice alice-reader-token-0123456789\n",
+    )
+    .unwrap();
+    let service_token = dir.path().join("service-token");
+    std::fs::write(&service_token, "suite-writer-token-0123456789\n").unwrap();
+    let (tokens, service_token) = (
+        tokens.display().to_string(),
+        service_token.display().to_string(),
+    );
+    let mut up = Up::start(
+        dir.path(),
+        &["--demo", "--in-memory", "--port-base", "0"],
+        &[
+            ("CHANCERY_TOKENS_FILE", &tokens),
+            ("CHANCERY_SERVICE_TOKEN_FILE", &service_token),
+        ],
+    );
+    let gateway = up.address("gateway");
+    let ready = up.line("ready:");
+    assert!(
+        ready.contains(&format!(
+            "-H \"authorization: Bearer $(cat {service_token})\""
+        )),
+        "{ready}"
+    );
+    let request = || GetEpisodeViewRequest {
+        name: "episodes/macron-putin-2022-03".into(),
+        ..Default::default()
+    };
+    let anonymous = EpisodeServiceClient::new(connect(gateway).await)
+        .get_episode_view(request())
+        .await
+        .unwrap_err();
+    assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
+    let mut with_token = tonic::Request::new(request());
+    with_token.metadata_mut().insert(
+        "authorization",
+        "Bearer alice-reader-token-0123456789".parse().unwrap(),
+    );
+    let view = EpisodeServiceClient::new(connect(gateway).await)
+        .get_episode_view(with_token)
+        .await
+        .expect("a reader reads the demo, composed with the service token")
+        .into_inner();
+    assert_eq!(view.timeline.len(), 15);
+    assert!(view.unreachable.is_empty(), "{:?}", view.unreachable);
+    up.stop();
+}
+
+#[test]
+fn up_refuses_the_variables_it_cannot_honour_naming_them_before_starting_anything() {
+    let dir = TempDir::new("up-refused").unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, "writer suite suite-writer-token-0123456789\n").unwrap();
+    let tokens = tokens.display().to_string();
+    let cases: [(&str, &str, &str); 8] = [
+        ("CHANCERY_LISTEN", "127.0.0.1:6000", "CHANCERY_LISTEN"),
+        (
+            "CHANCERY_DATABASE_URL",
+            "sqlite::memory:",
+            "CHANCERY_DATABASE_URL",
+        ),
+        (
+            "CHANCERY_ACTORS_ADDR",
+            "http://127.0.0.1:1",
+            "CHANCERY_ACTORS_ADDR",
+        ),
+        ("CHANCERY_TLS_CERT", "/etc/tls/tls.crt", "CHANCERY_TLS_CERT"),
+        ("CHANCERY_TLS_CA", "/etc/tls/ca.crt", "CHANCERY_TLS_CA"),
+        (
+            "CHANCERY_HEALTH_LISTEN",
+            "127.0.0.1:0",
+            "CHANCERY_HEALTH_LISTEN",
+        ),
+        ("CHANCERY_METRICS_LISTEN", "9090", "CHANCERY_METRICS_LISTEN"),
+        (
+            "CHANCERY_TOKENS_FILE",
+            &tokens,
+            "CHANCERY_SERVICE_TOKEN_FILE",
+        ),
+    ];
+    for (variable, value, named) in cases {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chancery"))
+            .args(["up", "--port-base", "0"])
+            .env(variable, value)
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{variable}={value}: chancery up started instead of refusing");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(64), "{variable}={value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.starts_with(&format!("invalid configuration: {named}: ")),
+            "{variable}={value}: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "{variable}: nothing was bound");
+        assert!(
+            !dir.path().join("data").exists(),
+            "{variable}: nothing was created"
+        );
+    }
+}

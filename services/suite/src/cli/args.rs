@@ -1,75 +1,121 @@
-//! Command-line parsing. Ten lines of matching do what a parser crate would, without its build
-//! time; every flag is listed in [`USAGE`].
+//! Command-line parsing, on clap (derive): every command and option with its help (`chancery
+//! help`, `-h`, `--help`, `chancery up --help` …), `--flag value` and `--flag=value`, errors
+//! that name the wrong argument and suggest a similar one, and shell completions. [`parse`]
+//! turns the arguments into a [`Command`] without a process, so the tests below run the real
+//! parser.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::cli::client::TlsFiles;
+
 /// Where the client commands find the gateway unless `--gateway` says otherwise.
 pub const DEFAULT_GATEWAY: &str = "http://127.0.0.1:50051";
 
-/// What `chancery --help` prints.
-pub const USAGE: &str = "\
-Usage: chancery <command> [options]
-
-Commands:
-  up                      Run every Chancery service in this process, each on its own port:
-                          gateway 50051, actors 50052, communications 50053, statements 50054.
-  import FILE             Import an episode bundle (JSON; `-` reads standard input) through
-                          the gateway: every resource goes to its service, idempotently.
-  export episodes/ID      Export an episode and everything it refers to as a bundle (JSON).
-  view episodes/ID        Show an episode's sourced timeline, as the gateway composes it.
-
-Options of `up`:
-  --demo               Also import the demo episode, episodes/macron-putin-2022-03, once the
-                       services are up (again on later starts: nothing changes twice).
-  --in-memory          Keep data in memory only (lost at exit).
-  --data-dir DIR       Keep SQLite files in DIR (default ./data).
-  --database-url URL   Keep the data in one PostgreSQL database instead (postgres://…), each
-                       service in its own schema: actors, communications, statements, gateway
-                       (created when missing).
-  --host IP            Address to listen on (default 127.0.0.1; 0.0.0.0 for every interface).
-  --port-base N        Ports N (gateway), N+1 (actors), N+2, N+3 instead of 50051…;
-                       0 picks free ports and prints them.
-
-Options of `import`, `export` and `view`:
-  --gateway URI        The gateway to talk to (default http://127.0.0.1:50051; host:port works).
-  -o, --output FILE    `export` only: write the bundle to FILE instead of standard output.
-  --token-file FILE    Send the bearer token in FILE (a writer's for `import`, a reader's is
-                       enough for `export` and `view`); default: CHANCERY_TOKEN_FILE.
-  --ca-file FILE       For an https:// gateway (required with one): the PEM CA bundle its
-                       certificate is verified against.
-  --cert-file FILE     With --key-file: the PEM client certificate to present, for a gateway
-  --key-file FILE      that asks for one (mutual TLS), and its PEM private key.
-  --server-name NAME   The name the gateway's certificate must carry, when it differs from the
-                       --gateway host (through `kubectl port-forward`: --server-name gateway).
-
-Other:
-  -h, --help           Show this help.
-  -V, --version        Show the version.
-
+/// The end of `chancery --help`: exit statuses and the environment.
+const AFTER_HELP: &str = "\
 Exit status: 0 on success (a view with unreachable parts is still a view), 1 when the gateway
 refuses the request, 64 on bad arguments, 65 when a bundle file is not valid, 66 when it cannot
 be read, 69 when the gateway cannot be reached, 73 when the output cannot be written.
 
 Environment: RUST_LOG (default info), CHANCERY_LOG_FORMAT (pretty|json), CHANCERY_TOKEN_FILE
-(the client commands' token file when --token-file is not given).
-";
+(the client commands' token file when --token-file is not given). `chancery up --help` lists
+the server variables `up` reads.
+
+Shell completions: `source <(chancery completions bash)` (or zsh, fish).";
+
+/// The end of `chancery up --help`: the server variables and how four services in one process
+/// share them.
+const UP_AFTER_HELP: &str = "\
+Environment: the server variables of the service binaries (README, Configuration), applied to
+each of the four services:
+  CHANCERY_REQUEST_TIMEOUT, CHANCERY_MAX_CONCURRENT_REQUESTS (a limit for each service),
+  CHANCERY_DRAIN_TIMEOUT, CHANCERY_SHUTDOWN_DELAY, CHANCERY_REFLECTION, CHANCERY_LOG_FORMAT,
+  RUST_LOG;
+  CHANCERY_TOKENS_FILE and CHANCERY_OPEN_READS (access control, on every port), with
+  CHANCERY_SERVICE_TOKEN_FILE, then required: a writer's token, which the services send each
+  other and --demo imports with.
+CHANCERY_METRICS_LISTEN: ONE /metrics endpoint for the whole process (every service's series,
+  told apart by their `service` label), printed as `metrics ADDRESS`; port 0 picks a free one.
+Refused (exit 64, naming the variable):
+  CHANCERY_LISTEN (use --host and --port-base), CHANCERY_DATABASE_URL (--data-dir,
+  --database-url or --in-memory), CHANCERY_ACTORS_ADDR, CHANCERY_COMMUNICATIONS_ADDR and
+  CHANCERY_STATEMENTS_ADDR (`up` wires its services to each other itself), CHANCERY_TLS_CERT,
+  CHANCERY_TLS_KEY, CHANCERY_TLS_CLIENT_CA and CHANCERY_TLS_CA (`up` serves plaintext; run the
+  service binaries for TLS), CHANCERY_HEALTH_LISTEN (every port of `up` already answers
+  grpc.health.v1.Health in plaintext).
+
+Once every service reports SERVING (with --demo: once the demo is imported, not before), one
+line says so: `ready: gateway at ADDRESS — try: grpcurl -plaintext ADDRESS list`.";
+
+/// `chancery`: the whole suite in one process, and the commands that drive it.
+#[derive(Debug, Parser)]
+#[command(
+    name = "chancery",
+    version,
+    about = "Chancery: who said what to whom, and who reported it, as gRPC services.",
+    after_help = AFTER_HELP
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Sub>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+enum Sub {
+    /// Run every Chancery service in this process, each on its own port.
+    ///
+    /// Ports: gateway 50051, actors 50052, communications 50053, statements 50054 (see
+    /// --port-base). Stops on SIGTERM or Ctrl-C: every service turns NOT_SERVING and drains.
+    #[command(after_help = UP_AFTER_HELP)]
+    Up(UpOptions),
+    /// Import an episode bundle (JSON) through the gateway.
+    ///
+    /// Every resource goes to its service, idempotently: importing the same bundle again
+    /// changes nothing. `-` reads the bundle from standard input.
+    Import(ImportOptions),
+    /// Export an episode and everything it refers to as a bundle (JSON).
+    Export(ExportOptions),
+    /// Show an episode's sourced timeline, as the gateway composes it.
+    View(ViewOptions),
+    /// Print a shell completion script.
+    ///
+    /// bash: `source <(chancery completions bash)`; zsh: `chancery completions zsh >
+    /// ~/.zfunc/_chancery`; fish: `chancery completions fish >
+    /// ~/.config/fish/completions/chancery.fish`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
 
 /// Options of `chancery up`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct UpOptions {
-    /// Keep data in memory only.
+    /// Keep data in memory only (lost at exit).
+    #[arg(long, conflicts_with = "database_url")]
     pub in_memory: bool,
-    /// Directory of the SQLite files.
+    /// Keep SQLite files in DIR.
+    #[arg(long, value_name = "DIR", default_value = "data")]
     pub data_dir: PathBuf,
-    /// A PostgreSQL database to keep every service's data in (a schema each), instead of
-    /// SQLite files.
+    /// Keep the data in one PostgreSQL database instead (postgres://…), each service in its own
+    /// schema: actors, communications, statements, gateway (created when missing).
+    #[arg(long, value_name = "URL", value_parser = postgres_url)]
     pub database_url: Option<String>,
-    /// Address to listen on.
+    /// Address to listen on (0.0.0.0 for every interface).
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1", value_parser = host)]
     pub host: IpAddr,
-    /// Port of the gateway; the other services follow it. 0 for free ports.
+    /// Ports N (gateway), N+1 (actors), N+2, N+3; 0 picks free ports and prints them.
+    #[arg(long, value_name = "N", default_value = "50051", value_parser = port_base)]
     pub port_base: u16,
-    /// Import the demo bundle once the services are up.
+    /// Also import the demo episode, episodes/macron-putin-2022-03, once the services are up
+    /// (again on later starts: nothing changes twice); health says SERVING only after it.
+    #[arg(long)]
     pub demo: bool,
 }
 
@@ -87,53 +133,66 @@ impl Default for UpOptions {
 }
 
 /// Options of `chancery import`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ImportOptions {
-    /// The bundle file; `-` for standard input.
+    /// The bundle file to import; `-` reads standard input.
+    #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// URI of the gateway, `http://host:port` or `https://host:port`.
+    /// The gateway to talk to (host:port works).
+    #[arg(long, value_name = "URI", default_value = DEFAULT_GATEWAY, value_parser = gateway_uri)]
     pub gateway: String,
-    /// The file of the bearer token to send (`--token-file`).
+    /// Send the bearer token in FILE (a writer's); default: the file CHANCERY_TOKEN_FILE names.
+    #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// TLS files for an `https://` gateway.
-    pub tls: crate::cli::client::TlsFiles,
+    #[command(flatten)]
+    pub tls: TlsFiles,
 }
 
 /// Options of `chancery export`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ExportOptions {
-    /// The episode, `episodes/{id}`.
+    /// The episode to export, episodes/ID (or just ID).
+    #[arg(value_name = "episodes/ID", value_parser = episode_name)]
     pub episode: String,
-    /// URI of the gateway, `http://host:port` or `https://host:port`.
+    /// The gateway to talk to (host:port works).
+    #[arg(long, value_name = "URI", default_value = DEFAULT_GATEWAY, value_parser = gateway_uri)]
     pub gateway: String,
-    /// Where to write the bundle; standard output when `None`.
+    /// Write the bundle to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// The file of the bearer token to send (`--token-file`).
+    /// Send the bearer token in FILE (a reader's is enough); default: the file
+    /// CHANCERY_TOKEN_FILE names.
+    #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// TLS files for an `https://` gateway.
-    pub tls: crate::cli::client::TlsFiles,
+    #[command(flatten)]
+    pub tls: TlsFiles,
 }
 
 /// Options of `chancery view`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ViewOptions {
-    /// The episode, `episodes/{id}`.
+    /// The episode to show, episodes/ID (or just ID).
+    #[arg(value_name = "episodes/ID", value_parser = episode_name)]
     pub episode: String,
-    /// URI of the gateway, `http://host:port` or `https://host:port`.
+    /// The gateway to talk to (host:port works).
+    #[arg(long, value_name = "URI", default_value = DEFAULT_GATEWAY, value_parser = gateway_uri)]
     pub gateway: String,
-    /// The file of the bearer token to send (`--token-file`).
+    /// Send the bearer token in FILE (a reader's is enough); default: the file
+    /// CHANCERY_TOKEN_FILE names.
+    #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// TLS files for an `https://` gateway.
-    pub tls: crate::cli::client::TlsFiles,
+    #[command(flatten)]
+    pub tls: TlsFiles,
 }
 
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Print the usage.
+    /// No command: print the usage.
     Help,
-    /// Print the version.
-    Version,
     /// Run the suite.
     Up(UpOptions),
     /// Import a bundle.
@@ -142,83 +201,138 @@ pub enum Command {
     Export(ExportOptions),
     /// Show an episode's view.
     View(ViewOptions),
+    /// Print a completion script.
+    Completions(clap_complete::Shell),
 }
 
-/// Parses the arguments after the program name.
-pub fn parse(args: &[String]) -> Result<Command, String> {
-    let Some((command, rest)) = args.split_first() else {
-        return Ok(Command::Help);
-    };
-    match command.as_str() {
-        "-h" | "--help" | "help" => Ok(Command::Help),
-        "-V" | "--version" => Ok(Command::Version),
-        "up" => parse_up(rest).map(Command::Up),
-        "import" => parse_import(rest).map(Command::Import),
-        "export" => parse_export(rest).map(Command::Export),
-        "view" => parse_view(rest).map(Command::View),
-        other => Err(format!("unknown command {other:?}")),
-    }
-}
-
-fn parse_up(args: &[String]) -> Result<UpOptions, String> {
-    let mut options = UpOptions::default();
-    let mut args = args.iter();
-    while let Some(flag) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match flag.as_str() {
-            "--demo" => options.demo = true,
-            "--in-memory" => options.in_memory = true,
-            "--data-dir" => options.data_dir = PathBuf::from(value("--data-dir")?),
-            "--database-url" => {
-                let url = value("--database-url")?;
-                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                    return Err(format!(
-                        "--database-url must be a PostgreSQL URL, postgres://… (got {:?}); SQLite files go in --data-dir",
-                        chancery_runtime::db::redact(&url)
-                    ));
-                }
-                options.database_url = Some(url);
-            }
-            "--host" => {
-                let host = value("--host")?;
-                options.host = host
-                    .parse()
-                    .map_err(|_| format!("--host must be an IP address (got {host:?})"))?;
-            }
-            "--port-base" => {
-                let base = value("--port-base")?;
-                options.port_base = match base.parse::<u16>() {
-                    Ok(n) if n == 0 || n <= u16::MAX - 4 => n,
-                    _ => {
-                        return Err(format!(
-                            "--port-base must be 0 or a port below 65532 (got {base:?})"
-                        ));
-                    }
-                };
-            }
-            other => return Err(format!("unknown option {other:?} for `up`")),
+/// Parses the arguments after the program name. `--help`, `--version` and `help` come back as
+/// errors whose [`clap::Error::kind`] says so and whose text is what to print (see
+/// [`report`]); every other error names the argument at fault.
+pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
+    let words = std::iter::once("chancery".to_owned()).chain(args.iter().cloned());
+    let cli = Cli::try_parse_from(words).map_err(|error| with_usage(error, args))?;
+    Ok(match cli.command {
+        None => Command::Help,
+        Some(Sub::Up(options)) => Command::Up(options),
+        Some(Sub::Import(options)) => {
+            check_tls("import", &options.gateway, &options.tls)?;
+            Command::Import(options)
         }
-    }
-    if options.in_memory && options.database_url.is_some() {
-        return Err("--in-memory and --database-url exclude each other".into());
-    }
-    Ok(options)
+        Some(Sub::Export(options)) => {
+            check_tls("export", &options.gateway, &options.tls)?;
+            Command::Export(options)
+        }
+        Some(Sub::View(options)) => {
+            check_tls("view", &options.gateway, &options.tls)?;
+            Command::View(options)
+        }
+        Some(Sub::Completions { shell }) => Command::Completions(shell),
+    })
 }
 
-/// The gateway URI of `--gateway`: `http://host:port`, or `host:port` taken as such.
+/// `error`, with the usage of the command `args` name when clap left it out (as it does for
+/// a bad value), so every mistake shows how the command is used.
+fn with_usage(mut error: clap::Error, args: &[String]) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue};
+    if !error.use_stderr() || error.get(ContextKind::Usage).is_some() {
+        return error;
+    }
+    let mut cli = Cli::command();
+    cli.build();
+    let usage = match args.first().and_then(|name| cli.find_subcommand_mut(name)) {
+        Some(command) => command.render_usage(),
+        None => cli.render_usage(),
+    };
+    error.insert(ContextKind::Usage, ContextValue::StyledStr(usage));
+    error
+}
+
+/// What `chancery --help` prints.
+pub fn help() -> String {
+    Cli::command().render_help().to_string()
+}
+
+/// Writes the completion script of `shell` for `chancery` to `out`.
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    clap_complete::generate(shell, &mut Cli::command(), "chancery", out);
+}
+
+/// Prints a parse outcome that is not a command: help and the version on standard output,
+/// exit 0; a mistake on standard error, exit 64 (`EX_USAGE`).
+pub fn report(error: &clap::Error) -> std::process::ExitCode {
+    let _ = error.print();
+    if error.use_stderr() {
+        std::process::ExitCode::from(crate::cli::client::EXIT_USAGE)
+    } else {
+        std::process::ExitCode::SUCCESS
+    }
+}
+
+/// The TLS options make sense together: an `https://` gateway needs `--ca-file`, and the TLS
+/// options need an `https://` gateway.
+fn check_tls(command: &str, gateway: &str, tls: &TlsFiles) -> Result<(), clap::Error> {
+    let https = gateway.starts_with("https://");
+    let problem = if https && tls.ca_file.is_none() {
+        Some((
+            ErrorKind::MissingRequiredArgument,
+            "--gateway https://… needs --ca-file, the CA bundle to verify it with",
+        ))
+    } else if !https
+        && (tls.ca_file.is_some() || tls.cert_file.is_some() || tls.server_name.is_some())
+    {
+        Some((
+            ErrorKind::ArgumentConflict,
+            "--ca-file, --cert-file, --key-file and --server-name need an https:// --gateway",
+        ))
+    } else {
+        None
+    };
+    let Some((kind, message)) = problem else {
+        return Ok(());
+    };
+    let mut cli = Cli::command();
+    cli.build();
+    let sub = cli
+        .find_subcommand_mut(command)
+        .expect("a command of the parser");
+    Err(sub.error(kind, message))
+}
+
+/// `--database-url`: a PostgreSQL URL.
+fn postgres_url(url: &str) -> Result<String, String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(url.to_owned())
+    } else {
+        Err(format!(
+            "must be a PostgreSQL URL, postgres://… (got {:?}); SQLite files go in --data-dir",
+            chancery_runtime::db::redact(url)
+        ))
+    }
+}
+
+/// `--host`: an IP address.
+fn host(value: &str) -> Result<IpAddr, String> {
+    value
+        .parse()
+        .map_err(|_| format!("must be an IP address, such as 0.0.0.0 (got {value:?})"))
+}
+
+/// `--port-base`: 0, or a port leaving room for the three after it.
+fn port_base(value: &str) -> Result<u16, String> {
+    match value.parse::<u16>() {
+        Ok(n) if n <= u16::MAX - 4 => Ok(n),
+        _ => Err(format!("must be 0 or a port below 65532 (got {value:?})")),
+    }
+}
+
+/// `--gateway`: `http://host:port` or `https://host:port`, or `host:port` taken as `http://`.
 fn gateway_uri(value: &str) -> Result<String, String> {
     let uri = if value.contains("://") {
         value.to_owned()
     } else {
         format!("http://{value}")
     };
-    chancery_runtime::config::parse_backend_uri(&uri)
-        .map(|_| uri.trim_end_matches('/').to_owned())
-        .map_err(|problem| format!("--gateway {problem}"))
+    chancery_runtime::config::parse_backend_uri(&uri).map(|_| uri.trim_end_matches('/').to_owned())
 }
 
 /// The episode an argument names: `episodes/{id}`, or a bare id.
@@ -236,283 +350,5 @@ fn episode_name(value: &str) -> Result<String, String> {
     }
 }
 
-/// The options and the one positional argument of a client command.
-struct ClientArgs {
-    positional: Option<String>,
-    gateway: String,
-    output: Option<PathBuf>,
-    token_file: Option<PathBuf>,
-    tls: crate::cli::client::TlsFiles,
-}
-
-fn parse_client(command: &str, args: &[String], takes_output: bool) -> Result<ClientArgs, String> {
-    let mut parsed = ClientArgs {
-        positional: None,
-        gateway: DEFAULT_GATEWAY.to_owned(),
-        output: None,
-        token_file: None,
-        tls: crate::cli::client::TlsFiles::default(),
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match arg.as_str() {
-            "--gateway" => parsed.gateway = gateway_uri(&value("--gateway")?)?,
-            "--token-file" => parsed.token_file = Some(PathBuf::from(value("--token-file")?)),
-            "--ca-file" => parsed.tls.ca_file = Some(PathBuf::from(value("--ca-file")?)),
-            "--cert-file" => parsed.tls.cert_file = Some(PathBuf::from(value("--cert-file")?)),
-            "--key-file" => parsed.tls.key_file = Some(PathBuf::from(value("--key-file")?)),
-            "--server-name" => parsed.tls.server_name = Some(value("--server-name")?),
-            "-o" | "--output" if takes_output => {
-                parsed.output = Some(PathBuf::from(value(arg)?));
-            }
-            flag if flag.starts_with('-') && flag != "-" => {
-                return Err(format!("unknown option {flag:?} for `{command}`"));
-            }
-            positional => {
-                if parsed.positional.is_some() {
-                    return Err(format!(
-                        "`{command}` takes one argument (got {positional:?} too)"
-                    ));
-                }
-                parsed.positional = Some(positional.to_owned());
-            }
-        }
-    }
-    let tls = &parsed.tls;
-    if tls.cert_file.is_some() != tls.key_file.is_some() {
-        return Err("--cert-file and --key-file go together".into());
-    }
-    let https = parsed.gateway.starts_with("https://");
-    if https && tls.ca_file.is_none() {
-        return Err("--gateway https://… needs --ca-file, the CA bundle to verify it with".into());
-    }
-    if !https && (tls.ca_file.is_some() || tls.cert_file.is_some() || tls.server_name.is_some()) {
-        return Err(
-            "--ca-file, --cert-file, --key-file and --server-name need an https:// --gateway"
-                .into(),
-        );
-    }
-    Ok(parsed)
-}
-
-fn parse_import(args: &[String]) -> Result<ImportOptions, String> {
-    let parsed = parse_client("import", args, false)?;
-    let file = parsed
-        .positional
-        .ok_or("`import` needs the bundle file to import (or - for standard input)")?;
-    Ok(ImportOptions {
-        file: PathBuf::from(file),
-        gateway: parsed.gateway,
-        token_file: parsed.token_file,
-        tls: parsed.tls,
-    })
-}
-
-fn parse_export(args: &[String]) -> Result<ExportOptions, String> {
-    let parsed = parse_client("export", args, true)?;
-    let episode = parsed
-        .positional
-        .ok_or("`export` needs the episode to export, as episodes/ID")?;
-    Ok(ExportOptions {
-        episode: episode_name(&episode)?,
-        gateway: parsed.gateway,
-        output: parsed.output,
-        token_file: parsed.token_file,
-        tls: parsed.tls,
-    })
-}
-
-fn parse_view(args: &[String]) -> Result<ViewOptions, String> {
-    let parsed = parse_client("view", args, false)?;
-    let episode = parsed
-        .positional
-        .ok_or("`view` needs the episode to show, as episodes/ID")?;
-    Ok(ViewOptions {
-        episode: episode_name(&episode)?,
-        gateway: parsed.gateway,
-        token_file: parsed.token_file,
-        tls: parsed.tls,
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn strings(args: &[&str]) -> Vec<String> {
-        args.iter().map(|s| (*s).to_owned()).collect()
-    }
-
-    #[test]
-    fn up_takes_its_options() {
-        let parsed = parse(&strings(&[
-            "up",
-            "--in-memory",
-            "--host",
-            "0.0.0.0",
-            "--port-base",
-            "0",
-            "--demo",
-        ]))
-        .unwrap();
-        assert_eq!(
-            parsed,
-            Command::Up(UpOptions {
-                in_memory: true,
-                host: IpAddr::from([0, 0, 0, 0]),
-                port_base: 0,
-                demo: true,
-                ..Default::default()
-            })
-        );
-        assert_eq!(
-            parse(&strings(&["up"])).unwrap(),
-            Command::Up(UpOptions::default())
-        );
-        assert_eq!(
-            parse(&strings(&[
-                "up",
-                "--database-url",
-                "postgres://db/chancery"
-            ]))
-            .unwrap(),
-            Command::Up(UpOptions {
-                database_url: Some("postgres://db/chancery".into()),
-                ..Default::default()
-            })
-        );
-    }
-
-    #[test]
-    fn client_commands_take_their_argument_and_a_gateway() {
-        assert_eq!(
-            parse(&strings(&["import", "demo.json"])).unwrap(),
-            Command::Import(ImportOptions {
-                file: PathBuf::from("demo.json"),
-                gateway: DEFAULT_GATEWAY.into(),
-                token_file: None,
-                tls: Default::default(),
-            })
-        );
-        assert_eq!(
-            parse(&strings(&[
-                "import",
-                "-",
-                "--gateway",
-                "127.0.0.1:6000",
-                "--token-file",
-                "/run/secrets/token",
-            ]))
-            .unwrap(),
-            Command::Import(ImportOptions {
-                file: PathBuf::from("-"),
-                gateway: "http://127.0.0.1:6000".into(),
-                token_file: Some(PathBuf::from("/run/secrets/token")),
-                tls: Default::default(),
-            })
-        );
-        assert_eq!(
-            parse(&strings(&[
-                "export",
-                "--gateway",
-                "http://gateway:50051/",
-                "episodes/macron-putin-2022-03",
-                "-o",
-                "out.json",
-            ]))
-            .unwrap(),
-            Command::Export(ExportOptions {
-                episode: "episodes/macron-putin-2022-03".into(),
-                gateway: "http://gateway:50051".into(),
-                output: Some(PathBuf::from("out.json")),
-                token_file: None,
-                tls: Default::default(),
-            })
-        );
-        assert_eq!(
-            parse(&strings(&["view", "macron-putin-2022-03"])).unwrap(),
-            Command::View(ViewOptions {
-                episode: "episodes/macron-putin-2022-03".into(),
-                gateway: DEFAULT_GATEWAY.into(),
-                token_file: None,
-                tls: Default::default(),
-            })
-        );
-    }
-
-    #[test]
-    fn an_https_gateway_takes_a_ca_and_a_client_certificate() {
-        assert_eq!(
-            parse(&strings(&[
-                "view",
-                "x",
-                "--gateway",
-                "https://gateway:50051",
-                "--ca-file",
-                "/tls/ca.crt",
-                "--cert-file",
-                "/tls/tls.crt",
-                "--key-file",
-                "/tls/tls.key",
-                "--server-name",
-                "gateway",
-            ]))
-            .unwrap(),
-            Command::View(ViewOptions {
-                episode: "episodes/x".into(),
-                gateway: "https://gateway:50051".into(),
-                token_file: None,
-                tls: crate::cli::client::TlsFiles {
-                    ca_file: Some("/tls/ca.crt".into()),
-                    cert_file: Some("/tls/tls.crt".into()),
-                    key_file: Some("/tls/tls.key".into()),
-                    server_name: Some("gateway".into()),
-                },
-            })
-        );
-    }
-
-    #[test]
-    fn mistakes_are_explained() {
-        let problem = |args: &[&str]| parse(&strings(args)).unwrap_err();
-        assert!(problem(&["down"]).contains("unknown command"));
-        assert!(problem(&["up", "--host"]).contains("needs a value"));
-        assert!(problem(&["up", "--host", "localhost"]).contains("IP address"));
-        assert!(problem(&["up", "--port-base", "70000"]).contains("--port-base"));
-        assert!(problem(&["up", "--verbose"]).contains("unknown option"));
-        assert!(problem(&["up", "--database-url", "sqlite://x.db"]).contains("PostgreSQL URL"));
-        assert!(
-            problem(&["up", "--in-memory", "--database-url", "postgres://db/x"])
-                .contains("exclude")
-        );
-        assert!(problem(&["import"]).contains("bundle file"));
-        assert!(problem(&["import", "a.json", "b.json"]).contains("one argument"));
-        assert!(problem(&["import", "a.json", "-o", "x"]).contains("unknown option"));
-        assert!(problem(&["export"]).contains("episodes/ID"));
-        assert!(problem(&["export", "actors/tass"]).contains("episodes/ID"));
-        assert!(problem(&["view", "Episodes/X"]).contains("episodes/ID"));
-        assert!(problem(&["view", "x", "--gateway", "https://g:1"]).contains("--ca-file"));
-        assert!(problem(&["view", "x", "--ca-file", "ca.crt"]).contains("https://"));
-        assert!(problem(&["view", "x", "--server-name", "gateway"]).contains("https://"));
-        assert!(
-            problem(&[
-                "view",
-                "x",
-                "--gateway",
-                "https://g:1",
-                "--ca-file",
-                "c",
-                "--cert-file",
-                "x"
-            ])
-            .contains("--key-file")
-        );
-        assert!(problem(&["view", "x", "--gateway", "g"]).contains("--gateway"));
-        assert_eq!(parse(&[]).unwrap(), Command::Help);
-    }
-}
+mod tests;

@@ -35,16 +35,22 @@ pub type GatewayClient = EpisodeServiceClient<InterceptedService<Channel, Bearer
 
 /// The files of the TLS options of `import`, `export` and `view` (`--ca-file`, `--cert-file`,
 /// `--key-file`), for an `https://` gateway.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
 pub struct TlsFiles {
-    /// PEM CA bundle the gateway's certificate is verified against.
+    /// For an https:// gateway (required with one): the PEM CA bundle its certificate is
+    /// verified against.
+    #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
-    /// PEM client certificate, for a gateway that asks for one (mutual TLS).
+    /// With --key-file: the PEM client certificate to present, for a gateway that asks for one
+    /// (mutual TLS).
+    #[arg(long, value_name = "FILE", requires = "key_file")]
     pub cert_file: Option<PathBuf>,
-    /// PEM private key of `cert_file`.
+    /// The PEM private key of --cert-file.
+    #[arg(long, value_name = "FILE", requires = "cert_file")]
     pub key_file: Option<PathBuf>,
-    /// The DNS name the gateway's certificate is checked against instead of the `--gateway`
-    /// host (`--server-name`), such as `gateway` through `kubectl port-forward`.
+    /// The name the gateway's certificate must carry, when it differs from the --gateway host
+    /// (through `kubectl port-forward`: --server-name gateway).
+    #[arg(long, value_name = "NAME")]
     pub server_name: Option<String>,
 }
 
