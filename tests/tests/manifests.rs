@@ -1,8 +1,9 @@
 //! The Kubernetes manifests under `deploy/k8s`, rendered as `kubectl apply -k` would render them
 //! (`kubectl kustomize`, then `kubectl patch --local -o json` to turn the YAML into JSON, both
 //! offline), and walked object by object: probes, security contexts, resources, service links,
-//! token automount, replicas, PodDisruptionBudgets, the environment each binary reads, and the
-//! NetworkPolicy graph (which pods may reach which ports).
+//! token automount, replicas (none where an autoscaler scales), PodDisruptionBudgets, the
+//! environment each binary reads, the NetworkPolicy graph (which pods may reach which ports), and
+//! the optional ServiceMonitors (overlay `production-monitored`).
 //!
 //! `deploy/check.sh` checks the same manifests with kubernetes-validate and Checkov; this file
 //! checks what those tools cannot know: that the manifests match the binaries.
@@ -119,12 +120,47 @@ fn variables_read_by(service: &str) -> BTreeSet<String> {
             variables.insert(variable.clone());
         }
     }
+    if service != "gateway" {
+        for variable in read_by_grpc_web(&constants) {
+            variables.remove(&variable);
+        }
+    }
     let own = Service::ALL
         .into_iter()
         .find(|s| s.name() == service)
         .unwrap_or_else(|| panic!("{service} is a service of the suite"));
     variables.extend(own.backend_variables().into_iter().map(str::to_owned));
     variables
+}
+
+/// The variables `Env::grpc_web` (`crates/runtime/src/config.rs`) parses: only the gateway
+/// reads them, as the composition root calls it for the gateway alone (checked here).
+fn read_by_grpc_web(constants: &BTreeMap<String, String>) -> BTreeSet<String> {
+    let root = source_without_tests("services/suite/src/service.rs");
+    let call = root
+        .find("env.grpc_web()")
+        .expect("the composition root reads the gRPC-Web settings");
+    let before: String = root[..call].chars().rev().take(80).collect();
+    let before: String = before.chars().rev().collect();
+    assert!(
+        before.contains("(self == Service::Gateway)"),
+        "the composition root reads the gRPC-Web settings for the gateway only: {before}"
+    );
+    assert_eq!(
+        root.matches("grpc_web()").count(),
+        1,
+        "one call of Env::grpc_web"
+    );
+    let config = source_without_tests("crates/runtime/src/config.rs");
+    let start = config
+        .find("pub fn grpc_web(")
+        .expect("config.rs defines Env::grpc_web");
+    let body = &config[start..];
+    let body = &body[..body.find("\n    }\n").expect("the end of Env::grpc_web")];
+    body.split("parse_or(")
+        .skip(1)
+        .filter_map(|read| constants.get(leading_identifier(read)).cloned())
+        .collect()
 }
 
 fn parse_duration(value: &str) -> Duration {
@@ -161,6 +197,19 @@ fn check_common(rendered: &Rendered, overlay: &str) {
         rendered.all("Secret").is_empty(),
         "{overlay}: no Secret (and no secret value) is committed"
     );
+    // A Deployment an autoscaler scales has no `replicas`: each `kubectl apply -k` would reset
+    // the scale the autoscaler chose.
+    for autoscaler in rendered.all("HorizontalPodAutoscaler") {
+        let target = &autoscaler["spec"]["scaleTargetRef"];
+        assert_eq!(target["kind"], "Deployment", "{overlay}: {target}");
+        let deployment = rendered.get("Deployment", text(&target["name"]));
+        assert!(
+            deployment["spec"].get("replicas").is_none(),
+            "{overlay}/{}: replicas {} in a Deployment its HorizontalPodAutoscaler scales",
+            text(&target["name"]),
+            deployment["spec"]["replicas"]
+        );
+    }
 
     for service in &SERVICES {
         let name = service.name;
@@ -359,7 +408,7 @@ fn check_common(rendered: &Rendered, overlay: &str) {
             "{context}"
         );
         // Production speaks TLS between the services; dev stays plaintext.
-        let scheme = if overlay == "production" {
+        let scheme = if overlay.starts_with("production") {
             "https"
         } else {
             "http"
@@ -820,8 +869,8 @@ fn production_overlay_runs_replicas_on_postgresql_from_secrets() {
         let name = service.name;
         let deployment = rendered.get("Deployment", name);
         assert!(
-            deployment["spec"]["replicas"].as_u64() >= Some(2),
-            "production/{name}: at least two replicas"
+            deployment["spec"].get("replicas").is_none(),
+            "production/{name}: the HorizontalPodAutoscaler alone sets the replicas"
         );
         let container = rendered.container(name);
         let image = text(&container["image"]);
@@ -926,6 +975,103 @@ fn production_overlay_runs_replicas_on_postgresql_from_secrets() {
         assert!(
             budget["maxUnavailable"] == 1 || budget["minAvailable"] == 1,
             "production/{name}: a disruption leaves a replica serving: {budget}"
+        );
+    }
+}
+
+#[test]
+fn production_leaves_the_scale_to_its_autoscalers() {
+    let Some(kubectl) = kubectl() else { return };
+    let rendered = Rendered::of(&kubectl, "production");
+    for deployment in rendered.all("Deployment") {
+        let name = text(&deployment["metadata"]["name"]);
+        assert_eq!(
+            deployment["spec"].get("replicas"),
+            None,
+            "production/{name}: no replicas, or every apply would reset the autoscaler's scale"
+        );
+        // Without `replicas` a Deployment alone would run one pod: each has its autoscaler.
+        let autoscalers: Vec<&Value> = rendered
+            .all("HorizontalPodAutoscaler")
+            .into_iter()
+            .filter(|a| a["spec"]["scaleTargetRef"]["name"] == name)
+            .collect();
+        assert_eq!(autoscalers.len(), 1, "production/{name}: one autoscaler");
+        assert!(
+            autoscalers[0]["spec"]["minReplicas"].as_u64() >= Some(2),
+            "production/{name}: the autoscaler keeps two replicas or more"
+        );
+    }
+}
+
+#[test]
+fn the_servicemonitor_component_scrapes_each_service_metrics_port() {
+    let Some(kubectl) = kubectl() else { return };
+    let monitored = Rendered::of(&kubectl, "production-monitored");
+    check_common(&monitored, "production-monitored");
+    check_network_policies(&monitored, "production-monitored");
+
+    // The overlay is production plus the ServiceMonitors, nothing else changed.
+    let production = Rendered::of(&kubectl, "production");
+    let others: Vec<&Value> = monitored
+        .objects
+        .iter()
+        .filter(|o| o["kind"] != "ServiceMonitor")
+        .collect();
+    assert_eq!(
+        others,
+        production.objects.iter().collect::<Vec<_>>(),
+        "production-monitored: production's objects, unchanged"
+    );
+
+    let monitors = monitored.all("ServiceMonitor");
+    assert_eq!(
+        monitors.len(),
+        SERVICES.len(),
+        "one ServiceMonitor per service"
+    );
+    let services = monitored.all("Service");
+    for service in &SERVICES {
+        let name = service.name;
+        let monitor = monitored.get("ServiceMonitor", name);
+        assert_eq!(monitor["apiVersion"], "monitoring.coreos.com/v1", "{name}");
+        assert_eq!(monitor["metadata"]["namespace"], NAMESPACE, "{name}");
+        let selected: Vec<&str> = services
+            .iter()
+            .filter(|s| {
+                let labels: BTreeMap<String, String> =
+                    serde_json::from_value(s["metadata"]["labels"].clone()).unwrap_or_default();
+                selects(&monitor["spec"]["selector"], &labels)
+            })
+            .map(|s| text(&s["metadata"]["name"]))
+            .collect();
+        assert_eq!(
+            selected,
+            [name],
+            "{name}: the ServiceMonitor selects its Service only"
+        );
+        let endpoints = monitor["spec"]["endpoints"].as_array().expect("endpoints");
+        assert_eq!(endpoints.len(), 1, "{name}: {endpoints:?}");
+        let endpoint = &endpoints[0];
+        assert_eq!(
+            endpoint["port"], "metrics",
+            "{name}: the Service's metrics port"
+        );
+        assert_eq!(endpoint["path"], "/metrics", "{name}");
+        assert_eq!(endpoint["scheme"], "http", "{name}: metrics are plain HTTP");
+        // The port is the Service's `metrics` port (9090), which check_common ties to the
+        // container port named `metrics` and to CHANCERY_METRICS_LISTEN.
+        let port = monitored.get("Service", name)["spec"]["ports"]
+            .as_array()
+            .expect("ports")
+            .iter()
+            .find(|p| p["name"] == "metrics")
+            .unwrap_or_else(|| panic!("{name}: a Service port named metrics"))
+            .clone();
+        assert_eq!(port["port"], u64::from(METRICS_PORT), "{name}");
+        assert!(
+            monitor["spec"].get("namespaceSelector").is_none(),
+            "{name}: it watches its own namespace"
         );
     }
 }
