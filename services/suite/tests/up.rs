@@ -370,19 +370,39 @@ async fn up_demo_is_serving_only_once_the_demo_reads_and_then_says_it_is_ready()
     up.stop();
 }
 
-/// The body of `GET /metrics` on `addr`.
-async fn scrape(addr: std::net::SocketAddr) -> String {
+/// `(status line, lower-cased headers)` of a plain HTTP/1.1 `request` (`METHOD PATH`) with
+/// `headers` to `addr`, and the body.
+async fn http(
+    addr: std::net::SocketAddr,
+    request: &str,
+    headers: &[(&str, &str)],
+) -> (String, String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: metrics\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
+    let mut head = format!("{request} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
     let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        stream.read_to_string(&mut response),
+    )
+    .await
+    .expect("an answer")
+    .unwrap();
     let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
-    assert!(head.contains(" 200 "), "{head}");
-    body.to_owned()
+    let (status, headers) = head.split_once("\r\n").unwrap_or((head, ""));
+    (status.to_owned(), headers.to_lowercase(), body.to_owned())
+}
+
+/// The body of `GET /metrics` on `addr`.
+async fn scrape(addr: std::net::SocketAddr) -> String {
+    let (status, _, body) = http(addr, "GET /metrics", &[]).await;
+    assert!(status.contains(" 200 "), "{status}");
+    body
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -397,6 +417,7 @@ async fn up_serves_one_metrics_endpoint_for_every_service_and_applies_the_server
         &[
             ("CHANCERY_METRICS_LISTEN", "127.0.0.1:0"),
             ("CHANCERY_REFLECTION", "false"),
+            ("CHANCERY_CORS_ALLOWED_ORIGINS", "https://app.example.org"),
         ],
     );
     let gateway = up.address("gateway");
@@ -431,6 +452,23 @@ async fn up_serves_one_metrics_endpoint_for_every_service_and_applies_the_server
         .await
         .unwrap_err();
     assert_eq!(missing.code(), tonic::Code::NotFound);
+
+    // The gateway speaks gRPC-Web with the CORS list, as the gateway binary does.
+    let (status, headers, _) = http(
+        gateway,
+        "OPTIONS /chancery.gateway.v1.EpisodeService/GetEpisodeView",
+        &[
+            ("Origin", "https://app.example.org"),
+            ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "content-type,x-grpc-web"),
+        ],
+    )
+    .await;
+    assert!(status.contains(" 204 "), "{status}\n{headers}");
+    assert!(
+        headers.contains("access-control-allow-origin: https://app.example.org"),
+        "{headers}"
+    );
 
     let text = scrape(metrics).await;
     for series in [

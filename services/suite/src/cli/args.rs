@@ -34,7 +34,7 @@ Environment: the server variables of the service binaries (README, Configuration
 each of the four services:
   CHANCERY_REQUEST_TIMEOUT, CHANCERY_MAX_CONCURRENT_REQUESTS (a limit for each service),
   CHANCERY_DRAIN_TIMEOUT, CHANCERY_SHUTDOWN_DELAY, CHANCERY_REFLECTION, CHANCERY_LOG_FORMAT,
-  RUST_LOG;
+  RUST_LOG; CHANCERY_BACKEND_COMPRESSION and CHANCERY_CORS_ALLOWED_ORIGINS (the gateway's);
   CHANCERY_TOKENS_FILE and CHANCERY_OPEN_READS (access control, on every port), with
   CHANCERY_SERVICE_TOKEN_FILE, then required: a writer's token, which the services send each
   other and --demo imports with.

@@ -73,6 +73,9 @@ pub struct Settings {
     /// The token file the services send each other (`CHANCERY_SERVICE_TOKEN_FILE`), which
     /// `--demo` imports with.
     pub service_token_file: Option<PathBuf>,
+    /// The gateway's gRPC-Web settings (`CHANCERY_CORS_ALLOWED_ORIGINS`), as the gateway binary
+    /// reads them: only the gateway speaks gRPC-Web.
+    pub grpc_web: chancery_runtime::grpc_web::GrpcWebConfig,
 }
 
 /// Reads the server variables through `env`: refuses those of [`REFUSED`], and
@@ -100,6 +103,7 @@ pub fn settings(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<Settings, 
         server,
         metrics,
         service_token_file: env.raw(config::SERVICE_TOKEN_FILE).map(PathBuf::from),
+        grpc_web: env.grpc_web()?,
     })
 }
 
@@ -173,7 +177,10 @@ async fn start_and_wait(options: &UpOptions, settings: &Settings) -> Result<(), 
     let (stop, stopped) = watch::channel(false);
     let mut services = JoinSet::new();
     for service in ready {
-        let server = settings.server.clone();
+        let mut server = settings.server.clone();
+        if service.service == Service::Gateway {
+            server.grpc_web = Some(settings.grpc_web.clone());
+        }
         let (addresses, gate, stopped) = (addresses.clone(), gate.clone(), stopped.clone());
         services.spawn(serve(service, server, addresses, gate, stopped));
     }
