@@ -136,8 +136,8 @@ async fn grpcurl_prints_error_info_and_bad_request_as_json() {
         "{output}"
     );
 
-    // NOT_FOUND: the services name the resource in ErrorInfo's metadata (they send no
-    // ResourceInfo), printed as JSON too.
+    // NOT_FOUND: the services name the resource in ErrorInfo's metadata and in a ResourceInfo,
+    // printed as JSON too.
     let missing = grpcurl_at(
         &target,
         Some(r#"{"name": "actors/nobody"}"#),
@@ -149,6 +149,9 @@ async fn grpcurl_prints_error_info_and_bad_request_as_json() {
     let info = detail(&details, "type.googleapis.com/google.rpc.ErrorInfo");
     assert_eq!(info["reason"], "RESOURCE_NOT_FOUND", "{output}");
     assert_eq!(info["metadata"]["resource"], "actors/nobody", "{output}");
+    let resource = detail(&details, "type.googleapis.com/google.rpc.ResourceInfo");
+    assert_eq!(resource["resourceType"], "actors", "{output}");
+    assert_eq!(resource["resourceName"], "actors/nobody", "{output}");
 
     // Every standard detail (and the Status around them) is described by reflection.
     for name in STANDARD_DETAILS {

@@ -210,6 +210,38 @@ fn with_info_metadata(
     Status::with_error_details(code, bounded(&message, MAX_MESSAGE_CHARS), details)
 }
 
+/// A status about one resource: `ErrorInfo` (`reason`, the name under `resource`) and a
+/// `ResourceInfo` (AIP-193) naming it, its type being the collection the name ends in
+/// (`actors/x/tenures/y` is a `tenures`), and `description`.
+fn with_resource_info(
+    code: Code,
+    message: String,
+    reason: &str,
+    resource_name: &str,
+    description: &str,
+) -> Status {
+    let name = bounded(resource_name, MAX_MESSAGE_CHARS);
+    let mut details = ErrorDetails::new();
+    let metadata: std::collections::HashMap<String, String> =
+        [("resource".to_owned(), name.clone())]
+            .into_iter()
+            .collect();
+    details.set_error_info(reason, ERROR_DOMAIN, metadata);
+    details.set_resource_info(resource_type(&name), name, "", description);
+    Status::with_error_details(code, bounded(&message, MAX_MESSAGE_CHARS), details)
+}
+
+/// The collection a resource name ends in: `actors` for `actors/x`, `tenures` for
+/// `actors/x/tenures/y`; empty for a name without a collection.
+fn resource_type(name: &str) -> String {
+    let segments: Vec<&str> = name.split('/').collect();
+    if segments.len() >= 2 {
+        segments[segments.len() - 2].to_owned()
+    } else {
+        String::new()
+    }
+}
+
 /// INVALID_ARGUMENT with one `BadRequest` field violation per problem (reason `INVALID_REQUEST`).
 pub fn invalid_argument(violations: &Violations) -> Status {
     let (field_violations, message) = reported("invalid request", violations);
@@ -223,11 +255,12 @@ pub fn invalid_argument(violations: &Violations) -> Status {
 
 /// NOT_FOUND for a resource name (reason `RESOURCE_NOT_FOUND`, metadata `resource`).
 pub fn not_found(resource_name: &str) -> Status {
-    with_info_metadata(
+    with_resource_info(
         Code::NotFound,
         format!("{resource_name} does not exist"),
         "RESOURCE_NOT_FOUND",
-        &[("resource", resource_name)],
+        resource_name,
+        "does not exist",
     )
 }
 
@@ -251,11 +284,12 @@ pub fn not_found_many(resource_names: &[String], violations: &Violations) -> Sta
 
 /// ALREADY_EXISTS for a resource name (reason `RESOURCE_ALREADY_EXISTS`).
 pub fn already_exists(resource_name: &str, detail: &str) -> Status {
-    with_info_metadata(
+    with_resource_info(
         Code::AlreadyExists,
         format!("{resource_name} already exists{detail}"),
         "RESOURCE_ALREADY_EXISTS",
-        &[("resource", resource_name)],
+        resource_name,
+        "already exists",
     )
 }
 
@@ -607,5 +641,28 @@ mod bounded_errors {
         assert_eq!(bounded("actor.kind", 10), "actor.kind");
         assert_eq!(bounded("actor.kinds", 10), "actor.kin…");
         assert_eq!(bounded("ééééé", 3), "éé…");
+    }
+
+    #[test]
+    fn a_missing_or_existing_resource_is_named_in_resource_info() {
+        use tonic_types::StatusExt;
+        let status = Status::from(Error::NotFound("actors/x/tenures/president".into()));
+        let details = status.get_error_details();
+        let info = details.resource_info().expect("a ResourceInfo");
+        assert_eq!(info.resource_type, "tenures");
+        assert_eq!(info.resource_name, "actors/x/tenures/president");
+        assert_eq!(info.description, "does not exist");
+        assert_eq!(
+            details.error_info().expect("an ErrorInfo").metadata["resource"],
+            "actors/x/tenures/president"
+        );
+        let exists = already_exists("actors/x", "");
+        let exists = exists.get_error_details();
+        let info = exists.resource_info().expect("a ResourceInfo");
+        assert_eq!(
+            (info.resource_type.as_str(), info.resource_name.as_str()),
+            ("actors", "actors/x")
+        );
+        assert_eq!(resource_type("odd"), "");
     }
 }
