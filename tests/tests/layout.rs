@@ -23,8 +23,15 @@ fn root() -> PathBuf {
 }
 
 /// The workspace's packages: name → (manifest directory relative to the root, names of its
-/// normal and build dependencies).
-fn packages() -> BTreeMap<String, (String, Vec<String>)> {
+/// normal and build dependencies); `cargo metadata` runs once per test process.
+fn packages() -> &'static BTreeMap<String, (String, Vec<String>)> {
+    static PACKAGES: std::sync::OnceLock<BTreeMap<String, (String, Vec<String>)>> =
+        std::sync::OnceLock::new();
+    PACKAGES.get_or_init(read_packages)
+}
+
+/// [`packages`], read from `cargo metadata`.
+fn read_packages() -> BTreeMap<String, (String, Vec<String>)> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .args([

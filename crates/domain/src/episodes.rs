@@ -402,19 +402,13 @@ pub fn read_update_episode(
 /// Validates a `GetEpisode` request as the handler does before reading the store: the
 /// episode's id, or the problem with `name`.
 pub fn read_get_episode(request: &GetEpisodeRequest) -> Result<String, Violations> {
-    let mut violations = Violations::default();
-    let id = episode_id(&mut violations, "name", &request.name);
-    violations.into_result()?;
-    Ok(id)
+    names::read_name(&request.name, "episodes")
 }
 
 /// Validates a `DeleteEpisode` request as the handler does before writing: the episode's id,
 /// or the problem with `name`.
 pub fn read_delete_episode(request: &DeleteEpisodeRequest) -> Result<String, Violations> {
-    let mut violations = Violations::default();
-    let id = episode_id(&mut violations, "name", &request.name);
-    violations.into_result()?;
-    Ok(id)
+    names::read_name(&request.name, "episodes")
 }
 
 /// Validates an `AddEpisodeMembers` request as the handler does before reading the episode:

@@ -44,6 +44,17 @@ pub fn check_request_id(violations: &mut Violations, field: &str, request_id: &s
     }
 }
 
+/// The id in a request's `name` field, which must be `{collection}/{id}`; otherwise the one
+/// violation on `name` saying why (as [`check`] words it).
+pub fn read_name(name: &str, collection: &str) -> Result<String, Violations> {
+    let mut violations = Violations::default();
+    let id = check(&mut violations, "name", name, collection)
+        .unwrap_or_default()
+        .to_owned();
+    violations.into_result()?;
+    Ok(id)
+}
+
 /// A new id for a resource whose creator chose none: `prefix` and a time-ordered UUID (v7) in
 /// lowercase hex, such as `act-01936f3a9c2e7b8d9a0b1c2d3e4f5a6b`.
 pub fn generate_id(prefix: &str) -> String {

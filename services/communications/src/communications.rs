@@ -40,10 +40,8 @@ pub(crate) async fn get_communication(
     request: Request<GetCommunicationRequest>,
 ) -> Result<Response<Communication>, Status> {
     let request = request.into_inner();
-    let mut violations = Violations::default();
-    let id = names::check(&mut violations, "name", &request.name, "communications");
-    violations.into_result().map_err(Error::from)?;
-    let communication = api.store.get_communication(id.unwrap_or_default()).await?;
+    let id = names::read_name(&request.name, "communications").map_err(Error::from)?;
+    let communication = api.store.get_communication(&id).await?;
     Ok(Response::new(
         communication.ok_or(Error::NotFound(request.name))?,
     ))
@@ -179,11 +177,7 @@ pub(crate) async fn delete_communication(
     request: Request<DeleteCommunicationRequest>,
 ) -> Result<Response<()>, Status> {
     let request = request.into_inner();
-    let mut violations = Violations::default();
-    let id = names::check(&mut violations, "name", &request.name, "communications")
-        .unwrap_or_default()
-        .to_owned();
-    violations.into_result().map_err(Error::from)?;
+    let id = names::read_name(&request.name, "communications").map_err(Error::from)?;
     api.store.delete_communication(&id, &request.etag).await?;
     tracing::info!(name = %request.name, "communication deleted");
     Ok(Response::new(()))

@@ -60,13 +60,8 @@ pub(crate) async fn get_source_document(
     request: Request<GetSourceDocumentRequest>,
 ) -> Result<Response<SourceDocument>, Status> {
     let request = request.into_inner();
-    let mut violations = Violations::default();
-    let id = names::check(&mut violations, "name", &request.name, "documents");
-    violations.into_result().map_err(Error::from)?;
-    let document = api
-        .store
-        .get_source_document(id.unwrap_or_default())
-        .await?;
+    let id = names::read_name(&request.name, "documents").map_err(Error::from)?;
+    let document = api.store.get_source_document(&id).await?;
     Ok(Response::new(
         document.ok_or(Error::NotFound(request.name))?,
     ))
@@ -180,11 +175,7 @@ pub(crate) async fn delete_source_document(
     request: Request<DeleteSourceDocumentRequest>,
 ) -> Result<Response<()>, Status> {
     let request = request.into_inner();
-    let mut violations = Violations::default();
-    let id = names::check(&mut violations, "name", &request.name, "documents")
-        .unwrap_or_default()
-        .to_owned();
-    violations.into_result().map_err(Error::from)?;
+    let id = names::read_name(&request.name, "documents").map_err(Error::from)?;
     api.store.delete_source_document(&id, &request.etag).await?;
     tracing::info!(name = %request.name, "source document deleted");
     Ok(Response::new(()))

@@ -32,10 +32,8 @@ pub(crate) async fn get_statement(
     request: Request<GetStatementRequest>,
 ) -> Result<Response<Statement>, Status> {
     let request = request.into_inner();
-    let mut violations = Violations::default();
-    let id = names::check(&mut violations, "name", &request.name, "statements");
-    violations.into_result().map_err(Error::from)?;
-    let statement = api.store.get_statement(id.unwrap_or_default()).await?;
+    let id = names::read_name(&request.name, "statements").map_err(Error::from)?;
+    let statement = api.store.get_statement(&id).await?;
     Ok(Response::new(
         statement.ok_or(Error::NotFound(request.name))?,
     ))
@@ -190,11 +188,7 @@ pub(crate) async fn delete_statement(
     request: Request<DeleteStatementRequest>,
 ) -> Result<Response<()>, Status> {
     let request = request.into_inner();
-    let mut violations = Violations::default();
-    let id = names::check(&mut violations, "name", &request.name, "statements")
-        .unwrap_or_default()
-        .to_owned();
-    violations.into_result().map_err(Error::from)?;
+    let id = names::read_name(&request.name, "statements").map_err(Error::from)?;
     api.store.delete_statement(&id, &request.etag).await?;
     tracing::info!(name = %request.name, "statement deleted");
     Ok(Response::new(()))

@@ -68,7 +68,7 @@ pub struct TenureUpdate {
 
 /// Validates a `GetActor` request: the actor's id.
 pub fn read_get_actor(request: &GetActorRequest) -> Result<String, Violations> {
-    read_name(&request.name, "actors")
+    names::read_name(&request.name, "actors")
 }
 
 /// Validates a `BatchGetActors` request: the id of each name, in order (at most
@@ -170,7 +170,7 @@ pub fn read_update_actor(
 
 /// Validates a `DeleteActor` request: the actor's id.
 pub fn read_delete_actor(request: &DeleteActorRequest) -> Result<String, Violations> {
-    read_name(&request.name, "actors")
+    names::read_name(&request.name, "actors")
 }
 
 /// Validates a `CreatePost` request as the handler does before the store: the post and its
@@ -190,7 +190,7 @@ pub fn validate_create_post(request: &CreatePostRequest) -> Result<(Post, String
 
 /// Validates a `GetPost` request: the post's id.
 pub fn read_get_post(request: &GetPostRequest) -> Result<String, Violations> {
-    read_name(&request.name, "posts")
+    names::read_name(&request.name, "posts")
 }
 
 /// Validates a `ListPosts` request as the handler does, without the store (see
@@ -259,7 +259,7 @@ pub fn read_update_post(
 
 /// Validates a `DeletePost` request: the post's id.
 pub fn read_delete_post(request: &DeletePostRequest) -> Result<String, Violations> {
-    read_name(&request.name, "posts")
+    names::read_name(&request.name, "posts")
 }
 
 /// Validates a `CreateTenure` request as the handler does before the store: the actor's id and
@@ -404,16 +404,6 @@ pub fn read_resolve_offices(
     }
     violations.into_result()?;
     Ok(questions)
-}
-
-/// The id of `name` (`{collection}/{id}`) on field `name`, or why it is not one.
-fn read_name(name: &str, collection: &str) -> Result<String, Violations> {
-    let mut violations = Violations::default();
-    let id = names::check(&mut violations, "name", name, collection)
-        .unwrap_or_default()
-        .to_owned();
-    violations.into_result()?;
-    Ok(id)
 }
 
 /// The actor and tenure ids of the tenure `name` on field `name`, or why it is not one.

@@ -6,7 +6,7 @@ use chancery_proto::actors::v1::{Actor, Post, Tenure};
 use chancery_proto::communications::v1::Communication;
 use chancery_proto::gateway::v1::{Bundle, Episode, ExportBundleRequest};
 use chancery_proto::statements::v1::{SourceDocument, Statement};
-use chancery_runtime::errors::{Error, Violations, failed_precondition};
+use chancery_runtime::errors::{Error, failed_precondition};
 use chancery_runtime::names;
 use tonic::Status;
 use tonic::metadata::MetadataMap;
@@ -27,11 +27,7 @@ pub(crate) async fn export(
     metadata: &MetadataMap,
 ) -> Result<Bundle, Status> {
     let deadline = Deadline::of(metadata);
-    let mut violations = Violations::default();
-    let id = names::check(&mut violations, "name", &request.name, "episodes")
-        .unwrap_or_default()
-        .to_owned();
-    violations.into_result().map_err(Error::from)?;
+    let id = names::read_name(&request.name, "episodes").map_err(Error::from)?;
     let episode = gateway
         .store
         .get_episode(&id)
